@@ -1,0 +1,86 @@
+/*
+ * config.h - the settings of one probe. Every setting is declared once in
+ * a table (name, type, default, bounds) in config.c; the INI file, the
+ * command line and the effective-config dump all go through that table.
+ */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+
+#include <stdio.h>
+
+#include "error.h"
+#include "range.h"
+
+enum starttls {
+	STARTTLS_REQUIRED = 0,
+	STARTTLS_OPTIONAL,
+	STARTTLS_NEVER
+};
+
+enum output_format {
+	OUTPUT_NAGIOS = 0,
+	OUTPUT_JSON
+};
+
+#define CONFIG_DEFAULT_FILE	"/etc/mailcanary/mailcanary.conf"
+#define CONFIG_DEFAULT_STATEDIR	"/var/lib/mailcanary"
+#define CONFIG_NAME_MAX		64
+
+struct config {
+	char		*probe;		/* [probe NAME]; NULL: derived */
+	char		*smtp;
+	int		 starttls;
+	char		*smtp_user;
+	char		*smtp_password_file;
+	char		*from;
+	char		*to;
+	int		 fresh_address;
+	char		*mailbox;
+	int		 mailbox_starttls;
+	char		*mailbox_user;
+	char		*mailbox_password_file;
+	char		*ca_file;
+	int		 insecure;
+	char		*state_dir;
+	long		 interval;
+	struct range	 warning;
+	struct range	 critical;
+	long		 lost_after;
+	int		 keep;
+	int		 no_send;
+	long		 timeout;
+	long		 history;
+	int		 output;
+
+	/* Derived by config_finish(). */
+	char		*smtp_password;		/* from file or environment */
+	char		*mailbox_password;
+	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
+};
+
+void	config_init(struct config *);
+void	config_clear(struct config *);
+/* Sets one setting by its INI key (long option name with '_'). */
+int	config_set(struct config *, const char *key, const char *value,
+	    struct mc_error *);
+/*
+ * Loads [global] and then [probe NAME] from an INI file; every section is
+ * checked, so an unknown key anywhere is an error "FILE:LINE: ...".
+ * A NULL probe loads [global] only. Fails if [probe NAME] is missing.
+ */
+int	config_load(struct config *, const char *path, const char *probe,
+	    struct mc_error *);
+/* Checks what is required, reads password files, derives the name. */
+int	config_finish(struct config *, struct mc_error *);
+/* Prints the effective settings as INI, secrets masked. */
+void	config_dump(const struct config *, FILE *);
+
+/* Shared checks, also used by the message composer. */
+int	config_check_address(const char *what, const char *addr,
+	    struct mc_error *);
+int	config_check_name(const char *what, const char *name,
+	    struct mc_error *);
+/* Reads a secret from a file that only its owner may read. */
+int	config_read_secret(const char *path, char **out, struct mc_error *);
+
+#endif

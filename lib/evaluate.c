@@ -1,0 +1,222 @@
+/*
+ * evaluate.c - the verdict rules of DESIGN.md, pure.
+ *
+ * The outcome is that of the newest resolved canary, in the order the
+ * outcomes became known, with one guard: a good outcome replaces a
+ * problem only when its canary was sent later (higher seq). So a problem
+ * clears only when a *later* canary is delivered in time, and a hidden
+ * canary discovered after a newer delivery still raises the alert. A
+ * canary that turns up LATE never replaces the outcome of a newer one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluate.h"
+
+int
+mc_state_worst(int a, int b)
+{
+	static const int rank[] = { 0, 1, 3, 2 };	/* OK W C U */
+
+	return rank[a] >= rank[b] ? a : b;
+}
+
+const char *
+mc_state_name(int s)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL",
+	    "UNKNOWN" };
+
+	return (s >= 0 && s <= 3) ? names[s] : "UNKNOWN";
+}
+
+size_t
+evaluate_advance(struct state *st, double now, long lost_after)
+{
+	size_t i, n = 0;
+	double since;
+
+	for (i = 0; i < st->n; i++) {
+		struct canary *c = &st->c[i];
+
+		if (c->status != CANARY_IN_FLIGHT)
+			continue;
+		since = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
+		if (now - since > (double)lost_after) {
+			c->status = CANARY_HIDDEN;
+			c->hidden_at = now;
+			c->resolved_at = now;
+			st->count.hidden++;
+			n++;
+		}
+	}
+	return n;
+}
+
+static int
+latency_state(double latency, const struct range *warn,
+    const struct range *crit)
+{
+	if (range_alert(crit, latency))
+		return MC_CRITICAL;
+	if (range_alert(warn, latency))
+		return MC_WARNING;
+	return MC_OK;
+}
+
+int
+evaluate_canary(const struct canary *c, const struct range *warn,
+    const struct range *crit, int *code)
+{
+	int s;
+
+	switch (c->status) {
+	case CANARY_DELIVERED:
+		s = latency_state(c->latency, warn, crit);
+		*code = s == MC_OK ? REASON_DELIVERED : REASON_SLOW;
+		return s;
+	case CANARY_LATE:
+		*code = REASON_LATE;
+		return mc_state_worst(MC_WARNING,
+		    latency_state(c->latency, warn, crit));
+	case CANARY_HIDDEN:
+		*code = REASON_HIDDEN;
+		return MC_CRITICAL;
+	case CANARY_BOUNCED:
+		*code = (c->bounce_class != NULL &&
+		    strcmp(c->bounce_class, "transient_as_permanent") == 0) ?
+		    REASON_BOGUS_BOUNCE : REASON_BOUNCED;
+		return MC_CRITICAL;
+	case CANARY_SUBMIT_FAILED:
+		*code = REASON_SUBMIT_FAILED;
+		return MC_CRITICAL;
+	default:
+		*code = REASON_PENDING;
+		return MC_OK;
+	}
+}
+
+void
+verdict_add(struct verdict *v, int state, int code, long canary,
+    const char *detail)
+{
+	struct reason *r;
+
+	v->state = mc_state_worst(v->state, state);
+	if (v->n >= VERDICT_REASONS_MAX)
+		return;
+	r = &v->r[v->n++];
+	memset(r, 0, sizeof(*r));
+	r->state = state;
+	r->code = code;
+	r->canary = canary;
+	r->count = 1;
+	if (detail != NULL) {
+		strncpy(r->detail, detail, sizeof(r->detail) - 1);
+		r->detail[sizeof(r->detail) - 1] = '\0';
+	}
+}
+
+struct order {
+	double	at;
+	size_t	idx;
+};
+
+static int
+order_cmp(const void *a, const void *b)
+{
+	const struct order *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+void
+evaluate(const struct state *st, double now, const struct range *warn,
+    const struct range *crit, struct verdict *v)
+{
+	struct order *ord;
+	size_t i, n = 0, overdue[4] = { 0 };
+	long cur = -1, oldest = -1, worst_overdue = -1, delayed = -1;
+	int cur_state = MC_OK, s, code, worst = MC_OK;
+	unsigned long good_seq = 0;
+	double age;
+
+	memset(v, 0, sizeof(*v));
+	v->outcome = v->last_delivered = -1;
+	ord = calloc(st->n + 1, sizeof(*ord));
+	for (i = 0; i < st->n; i++) {
+		const struct canary *c = &st->c[i];
+
+		if (c->status == CANARY_IN_FLIGHT) {
+			age = now - (c->submitted_at > 0 ? c->submitted_at :
+			    c->sent_at);
+			v->inflight++;
+			if (oldest == -1 || age > v->oldest_inflight) {
+				v->oldest_inflight = age < 0 ? 0 : age;
+				oldest = (long)i;
+			}
+			s = latency_state(age, warn, crit);
+			if (s != MC_OK) {
+				overdue[s]++;
+				if (worst_overdue == -1 || s == MC_CRITICAL)
+					worst_overdue = (long)i;
+				worst = mc_state_worst(worst, s);
+			}
+			if (c->delayed)
+				delayed = (long)i;
+			continue;
+		}
+		if (c->status == CANARY_DELIVERED || c->status == CANARY_LATE)
+			v->last_delivered = (long)i;	/* seq order */
+		if (ord != NULL) {
+			ord[n].at = c->resolved_at;
+			ord[n].idx = i;
+			n++;
+		}
+	}
+	if (ord != NULL)
+		qsort(ord, n, sizeof(*ord), order_cmp);
+	for (i = 0; i < n; i++) {
+		const struct canary *c = &st->c[ord[i].idx];
+
+		s = evaluate_canary(c, warn, crit, &code);
+		if (cur == -1 || c->seq > st->c[cur].seq ||
+		    (s != MC_OK && c->status != CANARY_LATE)) {
+			cur = (long)ord[i].idx;
+			cur_state = s;
+		}
+	}
+	free(ord);
+	v->outcome = cur;
+	for (i = 0; i < st->n; i++) {
+		const struct canary *c = &st->c[i];
+
+		if (c->status == CANARY_DELIVERED &&
+		    evaluate_canary(c, warn, crit, &code) == MC_OK &&
+		    c->seq > good_seq)
+			good_seq = c->seq;
+	}
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].status == CANARY_HIDDEN && st->c[i].seq > good_seq)
+			v->hidden_open++;
+
+	if (cur != -1) {
+		evaluate_canary(&st->c[cur], warn, crit, &code);
+		verdict_add(v, cur_state, code, cur, NULL);
+		if (code == REASON_HIDDEN)
+			v->r[v->n - 1].count = v->hidden_open;
+	} else if (v->inflight > 0) {
+		verdict_add(v, MC_OK, REASON_PENDING, oldest, NULL);
+	} else {
+		verdict_add(v, MC_UNKNOWN, REASON_NONE, -1, NULL);
+	}
+	if (worst_overdue != -1) {
+		verdict_add(v, worst, REASON_OVERDUE, worst_overdue, NULL);
+		v->r[v->n - 1].count = overdue[MC_WARNING] +
+		    overdue[MC_CRITICAL];
+	}
+	if (delayed != -1)
+		verdict_add(v, MC_WARNING, REASON_DELAYED, delayed, NULL);
+}

@@ -1,0 +1,584 @@
+/*
+ * mailbox.c - the scanning half of a probe cycle.
+ *
+ * IMAP: STATUS gives UIDVALIDITY and UIDNEXT; when nothing is new the
+ * scan ends there. Otherwise a server-side UID SEARCH over the new UIDs
+ * only picks the messages that carry X-Mailcanary-Probe, and only their
+ * headers are fetched. libcurl passes the untagged lines of custom
+ * commands to the write callback but drops literals, so headers are
+ * fetched through ";UID=n;SECTION=HEADER" URLs instead.
+ *
+ * POP3: UIDL lists the mailbox; only UIDLs not examined before are read
+ * with TOP n 0. Arrival is the date of the topmost Received: field.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "deadline.h"
+#include "log.h"
+#include "mailbox.h"
+#include "message.h"
+#include "net.h"
+
+#define MAILBOX_REPLY_MAX	(8 * 1024 * 1024)
+
+struct mailbox {
+	const struct config	*cfg;
+	CURL			*h;
+	struct net_trace	 t;
+	char			 errbuf[CURL_ERROR_SIZE];
+	int			 pop3;
+	char			*base;		/* scheme://host:port/ */
+	char			*folder;	/* IMAP mailbox name */
+	char			*folder_url;	/* base + escaped folder */
+	struct buf		 out;
+};
+
+static size_t
+mailbox_write(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+
+	if (buf_add(b, p, size * nmemb) == -1)
+		return 0;	/* past the cap: libcurl aborts the transfer */
+	return size * nmemb;
+}
+
+struct mailbox *
+mailbox_close(struct mailbox *mb)
+{
+	if (mb == NULL)
+		return NULL;
+	if (mb->h != NULL) {
+		/* Cleanup sends LOGOUT/QUIT; POP3 deletions commit then. */
+		if (deadline_left_ms() > 100)
+			curl_easy_setopt(mb->h, CURLOPT_TIMEOUT_MS,
+			    deadline_left_ms());
+		curl_easy_cleanup(mb->h);
+	}
+	buf_free(&mb->out);
+	free(mb->base);
+	free(mb->folder);
+	free(mb->folder_url);
+	free(mb);
+	return NULL;
+}
+
+struct mailbox *
+mailbox_open(const struct config *cfg, struct mc_error *err)
+{
+	struct mailbox *mb;
+	CURLU *u = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *esc;
+	size_t i;
+	int tls;
+
+	if ((mb = calloc(1, sizeof(*mb))) == NULL) {
+		error_set(err, "out of memory");
+		return NULL;
+	}
+	mb->cfg = cfg;
+	buf_init(&mb->out, MAILBOX_REPLY_MAX);
+	mb->pop3 = strncasecmp(cfg->mailbox, "pop3", 4) == 0;
+	mb->t.proto = mb->pop3 ? NET_POP3 : NET_IMAP;
+	net_hostport(cfg->mailbox, mb->t.host, sizeof(mb->t.host));
+	if ((u = curl_url()) == NULL ||
+	    curl_url_set(u, CURLUPART_URL, cfg->mailbox, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	    CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) !=
+	    CURLUE_OK) {
+		error_set(err, "mailbox URL '%s' cannot be parsed",
+		    cfg->mailbox);
+		goto fail;
+	}
+	if (asprintf(&mb->base, "%s://%s:%s/", scheme, host, port) == -1) {
+		mb->base = NULL;
+		error_set(err, "out of memory");
+		goto fail;
+	}
+	if (!mb->pop3) {
+		const char *f = path[0] == '/' ? path + 1 : path;
+
+		mb->folder = strdup(*f ? f : "INBOX");
+		/* The name goes inside a quoted string (RFC 3501 4.3). */
+		for (i = 0; mb->folder && mb->folder[i]; i++)
+			if (mb->folder[i] == '"' || mb->folder[i] == '\\' ||
+			    (unsigned char)mb->folder[i] < 0x20) {
+				error_set(err, "mailbox folder name must not "
+				    "contain quotes, backslashes or control "
+				    "characters");
+				goto fail;
+			}
+		esc = curl_easy_escape(NULL, mb->folder, 0);
+		if (mb->folder == NULL || esc == NULL ||
+		    asprintf(&mb->folder_url, "%s%s", mb->base, esc) == -1) {
+			curl_free(esc);
+			mb->folder_url = NULL;
+			error_set(err, "out of memory");
+			goto fail;
+		}
+		curl_free(esc);
+	} else if (path[0] != '\0' && strcmp(path, "/") != 0) {
+		error_set(err, "a POP3 mailbox URL has no folder: '%s'",
+		    cfg->mailbox);
+		goto fail;
+	}
+	if ((mb->h = curl_easy_init()) == NULL) {
+		error_set(err, "cannot start libcurl");
+		goto fail;
+	}
+	tls = (strcasecmp(scheme, "imaps") == 0 ||
+	    strcasecmp(scheme, "pop3s") == 0) ? STARTTLS_NEVER :
+	    cfg->mailbox_starttls;
+	net_setup(mb->h, cfg, tls, cfg->mailbox_user, cfg->mailbox_password,
+	    &mb->t, mb->errbuf);
+	curl_easy_setopt(mb->h, CURLOPT_PROTOCOLS_STR,
+	    mb->pop3 ? "pop3,pop3s" : "imap,imaps");
+	curl_easy_setopt(mb->h, CURLOPT_WRITEFUNCTION, mailbox_write);
+	curl_easy_setopt(mb->h, CURLOPT_WRITEDATA, &mb->out);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return mb;
+fail:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(u);
+	mailbox_close(mb);
+	return NULL;
+}
+
+/*
+ * One request on the shared connection. cmd NULL: plain URL fetch.
+ * The reply lands in mb->out.
+ */
+static int
+mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
+    int nobody, struct mc_error *err)
+{
+	CURLcode rc;
+
+	buf_reset(&mb->out);
+	mb->errbuf[0] = '\0';
+	curl_easy_setopt(mb->h, CURLOPT_URL, url);
+	curl_easy_setopt(mb->h, CURLOPT_CUSTOMREQUEST, cmd);
+	curl_easy_setopt(mb->h, CURLOPT_NOBODY, nobody ? 1L : 0L);
+	if (net_limits(mb->h, &mb->t, err) == -1)
+		return error_prefix(err, "%s %s", mb->pop3 ? "POP3" : "IMAP",
+		    mb->t.host);
+	rc = curl_easy_perform(mb->h);
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_WRITE_ERROR && mb->out.overflow)
+			return error_set(err, "%s %s: reply larger than %d "
+			    "bytes at %s", mb->pop3 ? "POP3" : "IMAP",
+			    mb->t.host, MAILBOX_REPLY_MAX, mb->t.step);
+		return net_error(err, mb->pop3 ? "POP3" : "IMAP", rc, &mb->t,
+		    mb->errbuf);
+	}
+	return 0;
+}
+
+static int
+parse_ulong_after(const char *s, const char *key, unsigned long *out)
+{
+	const char *p = strcasestr(s, key);
+	char *end;
+	unsigned long v;
+
+	if (p == NULL)
+		return -1;
+	p += strlen(key);
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	errno = 0;
+	v = strtoul(p, &end, 10);
+	if (errno || (*end != ' ' && *end != ')' && *end != ']' &&
+	    *end != '\r' && *end != '\n' && *end != '\0'))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+mailbox_parse_status(const char *s, unsigned long *uidvalidity,
+    unsigned long *uidnext)
+{
+	const char *p = strstr(s, "* STATUS ");
+
+	if (p == NULL)
+		return -1;
+	if (parse_ulong_after(p, "UIDVALIDITY ", uidvalidity) == -1 ||
+	    parse_ulong_after(p, "UIDNEXT ", uidnext) == -1 ||
+	    *uidvalidity == 0 || *uidnext == 0)
+		return -1;
+	return 0;
+}
+
+long
+mailbox_parse_search(const char *s, unsigned long *out, size_t max)
+{
+	const char *p = strstr(s, "* SEARCH");
+	unsigned long v;
+	size_t n = 0;
+	char *end;
+
+	if (p == NULL)
+		return -1;
+	p += 8;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\r' || *p == '\n' || *p == '\0')
+			break;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v == 0)
+			return -1;
+		if (n < max)
+			out[n] = v;
+		n++;
+		p = end;
+	}
+	return (long)(n > max ? max : n);
+}
+
+static int
+ulong_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+imap_scan(struct mailbox *mb, struct state *st, const char *probe,
+    mailbox_cb cb, void *arg, struct mc_error *err)
+{
+	unsigned long uidvalidity, uidnext, hi, *uids = NULL;
+	char cmd[512], *url = NULL, *line, refbuf[32];
+	long n, i, j;
+	time_t arrived;
+	int rc = -1;
+
+	snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY UIDNEXT)",
+	    mb->folder);
+	if (mailbox_request(mb, mb->base, cmd, 0, err) == -1)
+		return -1;
+	if (mailbox_parse_status(mb->out.data ? mb->out.data : "",
+	    &uidvalidity, &uidnext) == -1)
+		return error_set(err, "IMAP %s: no usable STATUS reply for "
+		    "%s", mb->t.host, mb->folder);
+	if (uidvalidity != st->uidvalidity) {
+		/* RFC 3501 2.3.1.1: old UIDs mean nothing now; rescan. */
+		if (st->uidvalidity != 0)
+			log_info("UIDVALIDITY of %s changed; rescanning",
+			    mb->folder);
+		st->uidvalidity = uidvalidity;
+		st->last_uid = 0;
+		while (st->npending > 0)
+			free(st->pending[--st->npending]);
+	}
+	hi = uidnext - 1;
+	if (hi <= st->last_uid)
+		return 0;			/* nothing new */
+	snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lu:%lu HEADER "
+	    "X-Mailcanary-Probe \"%s\"", st->last_uid + 1, hi, probe);
+	if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
+		return -1;
+	if ((uids = calloc(MAILBOX_FETCH_MAX, sizeof(*uids))) == NULL)
+		return error_set(err, "out of memory");
+	n = mailbox_parse_search(mb->out.data ? mb->out.data : "", uids,
+	    MAILBOX_FETCH_MAX);
+	if (n < 0) {
+		error_set(err, "IMAP %s: unreadable SEARCH reply", mb->t.host);
+		goto out;
+	}
+	qsort(uids, (size_t)n, sizeof(*uids), ulong_cmp);
+	for (i = 0; i < n; i++) {
+		/* "n:m" also matches the highest UID below n (RFC 3501). */
+		if (uids[i] <= st->last_uid || uids[i] > hi)
+			continue;
+		if (i == MAILBOX_FETCH_MAX - 1)
+			hi = uids[i];	/* the rest waits for the next run */
+		snprintf(cmd, sizeof(cmd), "UID FETCH %lu (UID INTERNALDATE)",
+		    uids[i]);
+		if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
+			goto out;
+		arrived = 0;
+		line = mb->out.data ? strstr(mb->out.data, "INTERNALDATE \"") :
+		    NULL;
+		if (line != NULL) {
+			char date[64];
+
+			line += 14;
+			for (j = 0; line[j] && line[j] != '"' &&
+			    j < (long)sizeof(date) - 1; j++)
+				date[j] = line[j];
+			date[j] = '\0';
+			if (date_parse_imap(date, &arrived) == -1)
+				arrived = 0;
+		}
+		free(url);
+		if (asprintf(&url, "%s;UID=%lu;SECTION=HEADER",
+		    mb->folder_url, uids[i]) == -1) {
+			url = NULL;
+			error_set(err, "out of memory");
+			goto out;
+		}
+		if (mailbox_request(mb, url, NULL, 0, err) == -1)
+			goto out;
+		snprintf(refbuf, sizeof(refbuf), "%lu", uids[i]);
+		cb(arg, refbuf, arrived, mb->out.data ? mb->out.data : "",
+		    mb->out.len);
+	}
+	st->last_uid = hi;
+	rc = 0;
+out:
+	free(url);
+	free(uids);
+	return rc;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct uidl {
+	unsigned long	 num;
+	char		*uidl;
+};
+
+/* Parses "n uidl" lines; returns the count or -1. */
+static long
+pop3_parse_uidl(char *s, struct uidl **out)
+{
+	struct uidl *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	char *line, *save = NULL, *sp, *end;
+
+	for (line = strtok_r(s, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		if ((sp = strchr(line, ' ')) == NULL)
+			goto bad;
+		*sp = '\0';
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto bad;
+			v = nv;
+		}
+		v[n].num = strtoul(line, &end, 10);
+		/* RFC 1939 7: a uidl is 1 to 70 characters 0x21-0x7E. */
+		if (*end != '\0' || v[n].num == 0 || strlen(sp + 1) < 1 ||
+		    strlen(sp + 1) > 70 || strpbrk(sp + 1, " \t") != NULL)
+			goto bad;
+		v[n].uidl = sp + 1;
+		n++;
+	}
+	*out = v;
+	return (long)n;
+bad:
+	free(v);
+	return -1;
+}
+
+static int
+pop3_scan(struct mailbox *mb, struct state *st, mailbox_cb cb, void *arg,
+    struct mc_error *err)
+{
+	struct uidl *list = NULL;
+	char **seen = NULL, cmd[64], *listing = NULL, *key;
+	size_t nseen = 0, i, fetched = 0;
+	long n;
+	time_t arrived;
+	int rc = -1;
+
+	if (mailbox_request(mb, mb->base, "UIDL", 0, err) == -1)
+		return -1;
+	listing = buf_steal(&mb->out);
+	buf_init(&mb->out, MAILBOX_REPLY_MAX);
+	if ((n = pop3_parse_uidl(listing, &list)) < 0) {
+		error_set(err, "POP3 %s: unreadable UIDL reply", mb->t.host);
+		goto out;
+	}
+	if ((size_t)n > STATE_SEEN_MAX) {
+		error_set(err, "POP3 %s: more than %d messages", mb->t.host,
+		    STATE_SEEN_MAX);
+		goto out;
+	}
+	qsort(st->seen, st->nseen, sizeof(char *), str_cmp);
+	if ((seen = calloc((size_t)n + 1, sizeof(char *))) == NULL) {
+		error_set(err, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		key = list[i].uidl;
+		if (bsearch(&key, st->seen, st->nseen, sizeof(char *),
+		    str_cmp) == NULL) {
+			if (fetched >= MAILBOX_FETCH_MAX)
+				continue;	/* examined next run */
+			fetched++;
+			snprintf(cmd, sizeof(cmd), "TOP %lu 0", list[i].num);
+			if (mailbox_request(mb, mb->base, cmd, 0, err) == -1)
+				goto out;
+			arrived = 0;
+			{
+				struct headers *hs = malloc(sizeof(*hs));
+				const char *rv, *semi;
+
+				if (hs != NULL && headers_parse(mb->out.data ?
+				    mb->out.data : "", mb->out.len, hs,
+				    NULL) == 0) {
+					rv = headers_get(hs, "Received");
+					if (rv && (semi = strrchr(rv, ';')) &&
+					    date_parse_rfc5322(semi + 1,
+					    &arrived) == -1)
+						arrived = 0;
+					headers_free(hs);
+				}
+				free(hs);
+			}
+			cb(arg, key, arrived, mb->out.data ? mb->out.data : "",
+			    mb->out.len);
+		}
+		/* Remember every UIDL still present and examined. */
+		if ((seen[nseen] = strdup(key)) == NULL) {
+			error_set(err, "out of memory");
+			goto out;
+		}
+		nseen++;
+	}
+	/* Replace the seen set: UIDLs that left the mailbox drop out. */
+	for (i = 0; i < st->nseen; i++)
+		free(st->seen[i]);
+	free(st->seen);
+	st->seen = seen;
+	st->nseen = nseen;
+	seen = NULL;
+	rc = 0;
+out:
+	if (seen != NULL) {
+		for (i = 0; i < nseen; i++)
+			free(seen[i]);
+		free(seen);
+	}
+	free(list);
+	free(listing);
+	return rc;
+}
+
+int
+mailbox_scan(struct mailbox *mb, struct state *st, const char *probe,
+    mailbox_cb cb, void *arg, struct mc_error *err)
+{
+	size_t i;
+
+	/* A cursor belongs to one mailbox; another URL starts afresh. */
+	if (st->mailbox == NULL || strcmp(st->mailbox, mb->cfg->mailbox)) {
+		state_set_str(&st->mailbox, mb->cfg->mailbox);
+		st->uidvalidity = st->last_uid = 0;
+		for (i = 0; i < st->nseen; i++)
+			free(st->seen[i]);
+		free(st->seen);
+		st->seen = NULL;
+		st->nseen = 0;
+		while (st->npending > 0)
+			free(st->pending[--st->npending]);
+	}
+	return mb->pop3 ? pop3_scan(mb, st, cb, arg, err) :
+	    imap_scan(mb, st, probe, cb, arg, err);
+}
+
+static void
+pending_remove(struct state *st, size_t idx)
+{
+	free(st->pending[idx]);
+	st->pending[idx] = st->pending[--st->npending];
+}
+
+int
+mailbox_delete(struct mailbox *mb, struct state *st, struct mc_error *err)
+{
+	struct buf set;
+	struct uidl *list = NULL;
+	char cmd[64], *listing;
+	size_t i, k;
+	long n;
+
+	if (st->npending == 0)
+		return 0;
+	if (!mb->pop3) {
+		buf_init(&set, 1024 * 1024);
+		for (i = 0; i < st->npending; i++)
+			buf_addf(&set, "%s%s", i ? "," : "", st->pending[i]);
+		if (set.overflow) {
+			buf_free(&set);
+			return error_set(err, "too many messages to delete");
+		}
+		/* RFC 4315 UID EXPUNGE: only these, never another's \Deleted. */
+		if (asprintf(&listing, "UID STORE %s +FLAGS.SILENT (\\Deleted)",
+		    set.data) == -1 ||
+		    mailbox_request(mb, mb->folder_url, listing, 0, err) == -1) {
+			buf_free(&set);
+			free(listing);
+			return -1;
+		}
+		free(listing);
+		if (asprintf(&listing, "UID EXPUNGE %s", set.data) == -1 ||
+		    mailbox_request(mb, mb->folder_url, listing, 0, err) == -1) {
+			buf_free(&set);
+			free(listing);
+			return -1;
+		}
+		free(listing);
+		buf_free(&set);
+		while (st->npending > 0)
+			pending_remove(st, st->npending - 1);
+		return 0;
+	}
+	if (mailbox_request(mb, mb->base, "UIDL", 0, err) == -1)
+		return -1;
+	listing = buf_steal(&mb->out);
+	buf_init(&mb->out, MAILBOX_REPLY_MAX);
+	if ((n = pop3_parse_uidl(listing, &list)) < 0) {
+		free(listing);
+		return error_set(err, "POP3 %s: unreadable UIDL reply",
+		    mb->t.host);
+	}
+	for (i = 0; i < st->npending;) {
+		for (k = 0; k < (size_t)n; k++)
+			if (strcmp(list[k].uidl, st->pending[i]) == 0)
+				break;
+		if (k == (size_t)n) {		/* already gone */
+			pending_remove(st, i);
+			continue;
+		}
+		snprintf(cmd, sizeof(cmd), "DELE %lu", list[k].num);
+		if (mailbox_request(mb, mb->base, cmd, 1, err) == -1) {
+			free(list);
+			free(listing);
+			return -1;
+		}
+		pending_remove(st, i);
+	}
+	free(list);
+	free(listing);
+	return 0;
+}

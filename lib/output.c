@@ -1,0 +1,409 @@
+/*
+ * output.c - renders a verdict for Nagios/Icinga (Monitoring Plugins
+ * conventions) or as JSON. Status line first, then perfdata, then capped
+ * long output; reasons are ordered worst first.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "net.h"
+#include "output.h"
+
+void
+perf_add(struct perfdata *p, const char *label, double value,
+    const char *uom, const char *warn, const char *crit, int has_min,
+    int precision)
+{
+	struct perf_item *it;
+
+	if (p->n >= OUTPUT_PERF_MAX)
+		return;
+	it = &p->item[p->n++];
+	memset(it, 0, sizeof(*it));
+	snprintf(it->label, sizeof(it->label), "%s", label);
+	it->value = value;
+	snprintf(it->uom, sizeof(it->uom), "%s", uom ? uom : "");
+	snprintf(it->warn, sizeof(it->warn), "%s", warn ? warn : "");
+	snprintf(it->crit, sizeof(it->crit), "%s", crit ? crit : "");
+	it->has_min = has_min;
+	it->precision = precision;
+}
+
+void
+perf_format(const struct perf_item *it, char *out, size_t outlen)
+{
+	/* Labels are ours and plain; quoting is only needed for spaces. */
+	snprintf(out, outlen, "%s=%.*f%s;%s;%s;%s", it->label, it->precision,
+	    it->value, it->uom, it->warn, it->crit, it->has_min ? "0" : "");
+	/* Drop empty trailing fields: "inflight=2;;;0" keeps its shape. */
+	while (strlen(out) > 0 && out[strlen(out) - 1] == ';')
+		out[strlen(out) - 1] = '\0';
+}
+
+void
+output_duration(double secs, char *out, size_t outlen)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 10)
+		snprintf(out, outlen, "%.1fs", secs);
+	else if (secs < 120)
+		snprintf(out, outlen, "%.0fs", secs);
+	else if (secs < 2 * 3600)
+		snprintf(out, outlen, "%.0fm", secs / 60);
+	else
+		snprintf(out, outlen, "%.1fh", secs / 3600);
+}
+
+static void
+clock_text(double t, double now, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t, tn = (time_t)now;
+	struct tm tm, tmn;
+
+	localtime_r(&tt, &tm);
+	localtime_r(&tn, &tmn);
+	if (tm.tm_year == tmn.tm_year && tm.tm_yday == tmn.tm_yday)
+		strftime(out, outlen, "%H:%M:%S", &tm);
+	else
+		strftime(out, outlen, "%Y-%m-%d %H:%M", &tm);
+}
+
+static void
+clean(const char *in, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s", in ? in : "");
+	net_sanitize(out);
+}
+
+static double
+canary_age(const struct canary *c, double now)
+{
+	return now - (c->submitted_at > 0 ? c->submitted_at : c->sent_at);
+}
+
+void
+output_canary(const struct canary *c, double now, char *out, size_t outlen)
+{
+	char sent[32], d1[16], d2[16], extra[256], qid[140], err[300];
+
+	clock_text(c->sent_at, now, sent, sizeof(sent));
+	clean(c->queue_id, qid, sizeof(qid));
+	extra[0] = '\0';
+	switch (c->status) {
+	case CANARY_IN_FLIGHT:
+		output_duration(canary_age(c, now), d1, sizeof(d1));
+		snprintf(out, outlen, "#%lu sent %s, in flight %s%s%s%s%s",
+		    c->seq, sent, d1, c->delayed ? ", delay notice received" :
+		    "", qid[0] ? " (queue id " : "", qid, qid[0] ? ")" : "");
+		return;
+	case CANARY_DELIVERED:
+	case CANARY_LATE:
+		output_duration(c->latency, d1, sizeof(d1));
+		if (c->greylisted && c->greylist_delay >= 0) {
+			clean(c->greylist_at, err, sizeof(err));
+			output_duration((double)c->greylist_delay, d2,
+			    sizeof(d2));
+			snprintf(extra, sizeof(extra), ", greylisted %s%s%s",
+			    d2, err[0] ? " at " : "", err);
+		}
+		snprintf(out, outlen, "#%lu sent %s, %s in %s%s", c->seq, sent,
+		    c->status == CANARY_LATE ? "LATE: arrived" : "delivered",
+		    d1, extra);
+		return;
+	case CANARY_HIDDEN:
+		output_duration(c->hidden_at - (c->submitted_at > 0 ?
+		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		snprintf(out, outlen, "#%lu sent %s, HIDDEN after %s%s%s%s",
+		    c->seq, sent, d1, qid[0] ? " (queue id " : "", qid,
+		    qid[0] ? ")" : "");
+		return;
+	case CANARY_BOUNCED:
+		clean(c->bounce_status, d1, sizeof(d1));
+		clean(c->bounce_diag, err, sizeof(err));
+		snprintf(out, outlen, "#%lu sent %s, BOUNCED %s %s", c->seq,
+		    sent, d1, err);
+		return;
+	case CANARY_SUBMIT_FAILED:
+		clean(c->error, err, sizeof(err));
+		snprintf(out, outlen, "#%lu sent %s, NOT SUBMITTED: %s", c->seq,
+		    sent, err);
+		return;
+	}
+	snprintf(out, outlen, "#%lu ?", c->seq);
+}
+
+void
+output_reason(const struct state *st, const struct reason *r,
+    const struct config *cfg, double now, char *out, size_t outlen)
+{
+	const struct canary *c = r->canary >= 0 ? &st->c[r->canary] : NULL;
+	char sent[32], d1[16], d2[16], via[300], qid[140], txt[400];
+
+	if (c != NULL) {
+		clock_text(c->sent_at, now, sent, sizeof(sent));
+		clean(c->via, via, sizeof(via));
+		clean(c->queue_id, qid, sizeof(qid));
+	}
+	switch (r->code) {
+	case REASON_DELIVERED:
+	case REASON_SLOW:
+	case REASON_LATE:
+		output_duration(c->latency, d1, sizeof(d1));
+		if (c->greylisted && c->greylist_delay >= 0) {
+			output_duration((double)c->greylist_delay, d2,
+			    sizeof(d2));
+			clean(c->greylist_at, txt, sizeof(txt));
+		} else {
+			d2[0] = txt[0] = '\0';
+		}
+		snprintf(out, outlen, "canary #%lu %s in %s%s%s%s%s%s",
+		    c->seq, r->code == REASON_LATE ?
+		    "turned up late, after it was declared hidden, arriving" :
+		    r->code == REASON_SLOW ? "was slow: delivered" :
+		    "delivered", d1, d2[0] ? ", greylisted " : "", d2,
+		    txt[0] ? " at " : "", txt,
+		    c->greylisted || r->code != REASON_DELIVERED ? "" :
+		    " (no greylisting seen)");
+		return;
+	case REASON_PENDING:
+		output_duration(canary_age(c, now), d1, sizeof(d1));
+		snprintf(out, outlen, "canary #%lu in flight for %s, no "
+		    "outcome yet", c->seq, d1);
+		return;
+	case REASON_NONE:
+		snprintf(out, outlen, "no canary has been sent yet");
+		return;
+	case REASON_HIDDEN:
+		output_duration((double)cfg->lost_after, d1, sizeof(d1));
+		snprintf(out, outlen, "%lu canar%s hidden: #%lu sent %s via %s%s"
+		    "%s%s neither arrived nor bounced in %s", r->count ?
+		    r->count : 1, r->count > 1 ? "ies" : "y", c->seq, sent,
+		    via, qid[0] ? " (queue id " : "", qid, qid[0] ? ")" : "",
+		    d1);
+		return;
+	case REASON_BOUNCED:
+	case REASON_BOGUS_BOUNCE:
+		clean(c->bounce_status, d1, sizeof(d1));
+		clean(c->bounce_diag, txt, sizeof(txt));
+		snprintf(out, outlen, "%s for #%lu: %s %s",
+		    r->code == REASON_BOGUS_BOUNCE ? "bogus NDR" :
+		    "canary bounced", c->seq, d1, txt);
+		return;
+	case REASON_SUBMIT_FAILED:
+		clean(c->error, txt, sizeof(txt));
+		snprintf(out, outlen, "cannot submit canary #%lu: %s", c->seq,
+		    txt);
+		return;
+	case REASON_OVERDUE:
+		output_duration(canary_age(c, now), d1, sizeof(d1));
+		snprintf(out, outlen, "%lu canar%s overdue: #%lu sent %s via %s"
+		    "%s%s%s in flight for %s", r->count, r->count > 1 ? "ies" :
+		    "y", c->seq, sent, via, qid[0] ? " (queue id " : "", qid,
+		    qid[0] ? ")" : "", d1);
+		return;
+	case REASON_DELAYED:
+		snprintf(out, outlen, "delay notice for canary #%lu: it sits "
+		    "in a queue on the way", c->seq);
+		return;
+	default:
+		clean(r->detail, out, outlen);
+		return;
+	}
+}
+
+void
+output_perfdata(const struct state *st, const struct verdict *v,
+    const struct config *cfg, struct perfdata *p)
+{
+	const struct canary *d = v->last_delivered >= 0 ?
+	    &st->c[v->last_delivered] : NULL;
+
+	memset(p, 0, sizeof(*p));
+	if (d != NULL)
+		perf_add(p, "latency", d->latency, "s", cfg->warning.text,
+		    cfg->critical.text, 1, 1);
+	perf_add(p, "inflight", (double)v->inflight, "", NULL, NULL, 1, 0);
+	perf_add(p, "oldest_inflight", floor(v->oldest_inflight), "s",
+	    cfg->warning.text, cfg->critical.text, 1, 0);
+	perf_add(p, "sent", (double)st->count.sent, "c", NULL, NULL, 0, 0);
+	perf_add(p, "delivered", (double)st->count.delivered, "c", NULL, NULL,
+	    0, 0);
+	perf_add(p, "hidden", (double)st->count.hidden, "c", NULL, NULL, 0, 0);
+	perf_add(p, "late", (double)st->count.late, "c", NULL, NULL, 0, 0);
+	perf_add(p, "submit_failed", (double)st->count.submit_failed, "c",
+	    NULL, NULL, 0, 0);
+	if (d != NULL && d->greylisted && d->greylist_delay >= 0)
+		perf_add(p, "greylist_delay", (double)d->greylist_delay, "s",
+		    NULL, NULL, 0, 0);
+}
+
+/* Reasons worst first, keeping their order otherwise. */
+static void
+reason_order(const struct verdict *v, size_t *idx)
+{
+	static const int rank[] = { 0, 1, 3, 2 };
+	size_t i, j, k = 0;
+	int r;
+
+	for (r = 3; r >= 0; r--)
+		for (j = 0; j < 4; j++)
+			if (rank[j] == r)
+				for (i = 0; i < v->n; i++)
+					if (v->r[i].state == (int)j)
+						idx[k++] = i;
+}
+
+static int
+print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
+    const struct verdict *v, double now)
+{
+	char text[600], line[700];
+	struct perfdata p;
+	struct buf out;
+	size_t idx[VERDICT_REASONS_MAX], i, lines = 0;
+
+	buf_init(&out, 8192);
+	buf_addf(&out, "MAILCANARY %s - ", mc_state_name(v->state));
+	reason_order(v, idx);
+	for (i = 0; i < v->n; i++) {
+		/* The status line carries the problems; OK news only alone. */
+		if (i > 0 && v->r[idx[i]].state == MC_OK)
+			continue;
+		output_reason(st, &v->r[idx[i]], cfg, now, text, sizeof(text));
+		buf_addf(&out, "%s%s", i ? "; " : "", text);
+	}
+	output_perfdata(st, v, cfg, &p);
+	buf_addstr(&out, " |");
+	for (i = 0; i < p.n; i++) {
+		perf_format(&p.item[i], line, sizeof(line));
+		buf_addf(&out, " %s", line);
+	}
+	buf_addstr(&out, "\n");
+	fputs(out.data, fp);
+	buf_free(&out);
+	/* Long output: newest canary first, capped in lines and bytes. */
+	buf_init(&out, OUTPUT_LONG_MAX);
+	for (i = st->n; i-- > 0 && lines < OUTPUT_LONG_LINES;) {
+		output_canary(&st->c[i], now, line, sizeof(line));
+		if (buf_addf(&out, "%s\n", line) == -1)
+			break;
+		lines++;
+	}
+	if (out.data)
+		fputs(out.data, fp);
+	buf_free(&out);
+	return v->state;
+}
+
+static int
+print_json(FILE *fp, const struct config *cfg, const struct state *st,
+    const struct verdict *v, double now)
+{
+	json_t *root = json_object(), *a, *o;
+	char text[600], line[200];
+	struct perfdata p;
+	size_t idx[VERDICT_REASONS_MAX], i;
+	char *s;
+	static const char *const codes[] = { "delivered", "pending", "none",
+	    "slow", "late", "hidden", "bounced", "bogus_bounce",
+	    "submit_failed", "overdue", "delayed", "mailbox_failed",
+	    "state_reset", "internal" };
+
+	json_object_set_new(root, "probe", json_string(cfg->name));
+	json_object_set_new(root, "verdict",
+	    json_string(mc_state_name(v->state)));
+	json_object_set_new(root, "exit_code", json_integer(v->state));
+	json_object_set_new(root, "time", json_real(now));
+	a = json_array();
+	reason_order(v, idx);
+	for (i = 0; i < v->n; i++) {
+		const struct reason *r = &v->r[idx[i]];
+
+		output_reason(st, r, cfg, now, text, sizeof(text));
+		o = json_pack("{s:s, s:s, s:s}", "state",
+		    mc_state_name(r->state), "code", codes[r->code], "text",
+		    text);
+		if (r->canary >= 0)
+			json_object_set_new(o, "canary",
+			    json_integer((json_int_t)st->c[r->canary].seq));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "reasons", a);
+	output_perfdata(st, v, cfg, &p);
+	a = json_array();
+	for (i = 0; i < p.n; i++) {
+		perf_format(&p.item[i], line, sizeof(line));
+		o = json_pack("{s:s, s:f, s:s, s:s}", "label",
+		    p.item[i].label, "value", p.item[i].value, "uom",
+		    p.item[i].uom, "text", line);
+		if (p.item[i].warn[0])
+			json_object_set_new(o, "warn",
+			    json_string(p.item[i].warn));
+		if (p.item[i].crit[0])
+			json_object_set_new(o, "crit",
+			    json_string(p.item[i].crit));
+		json_array_append_new(a, o);
+	}
+	json_object_set_new(root, "perfdata", a);
+	json_object_set_new(root, "counters", json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "sent", (json_int_t)st->count.sent,
+	    "delivered", (json_int_t)st->count.delivered,
+	    "bounced", (json_int_t)st->count.bounced,
+	    "hidden", (json_int_t)st->count.hidden,
+	    "late", (json_int_t)st->count.late,
+	    "submit_failed", (json_int_t)st->count.submit_failed));
+	json_object_set_new(root, "inflight", json_integer(
+	    (json_int_t)v->inflight));
+	a = json_array();
+	for (i = st->n; i-- > 0;)
+		json_array_append_new(a, canary_to_json(&st->c[i]));
+	json_object_set_new(root, "canaries", a);
+	/* JSON escapes control characters; nothing raw reaches the line. */
+	s = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(root);
+	if (s != NULL) {
+		fprintf(fp, "%s\n", s);
+		free(s);
+	}
+	return v->state;
+}
+
+int
+output_print(FILE *fp, const struct config *cfg, const struct state *st,
+    const struct verdict *v, double now)
+{
+	if (cfg->output == OUTPUT_JSON)
+		return print_json(fp, cfg, st, v, now);
+	return print_nagios(fp, cfg, st, v, now);
+}
+
+int
+output_error(FILE *fp, int format, int state, const char *msg)
+{
+	char text[1024];
+	json_t *o;
+	char *s;
+
+	clean(msg, text, sizeof(text));
+	if (format == OUTPUT_JSON) {
+		o = json_pack("{s:s, s:i, s:[{s:s, s:s, s:s}]}", "verdict",
+		    mc_state_name(state), "exit_code", state, "reasons",
+		    "state", mc_state_name(state), "code", "internal", "text",
+		    text);
+		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(o);
+		if (s != NULL)
+			fprintf(fp, "%s\n", s);
+		free(s);
+	} else {
+		fprintf(fp, "MAILCANARY %s - %s\n", mc_state_name(state), text);
+	}
+	return state;
+}

@@ -1,0 +1,270 @@
+/*
+ * probe.c - one cycle of a probe. The order matters for "no state is
+ * lost": results are saved before anything is deleted from the mailbox,
+ * and what is to be deleted is itself saved first, so a run killed at any
+ * point leaves either the old or the new state and never a found canary
+ * that is gone from both the mailbox and the record.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "deadline.h"
+#include "log.h"
+#include "mailbox.h"
+#include "message.h"
+#include "net.h"
+#include "probe.h"
+#include "submit.h"
+#include "token.h"
+
+struct scan_ctx {
+	const struct config	*cfg;
+	struct state		*st;
+	const struct token_key	*key;
+	double			 now;
+	size_t			 found;
+};
+
+static void
+record_arrival(struct canary *c, time_t arrived, const struct headers *hs,
+    double now)
+{
+	struct received_chain rc;
+	double base = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
+
+	c->arrived_at = arrived > 0 ? (double)arrived : now;
+	c->latency = c->arrived_at - base;
+	/* INTERNALDATE has whole seconds: never report a negative latency. */
+	if (c->latency < 0)
+		c->latency = 0;
+	c->resolved_at = now;
+	received_parse(hs, &rc);
+	free(c->hops);
+	c->hops = NULL;
+	c->nhops = 0;
+	if (rc.n > 0 && (c->hops = calloc(rc.n, sizeof(*c->hops))) != NULL) {
+		memcpy(c->hops, rc.hop, rc.n * sizeof(*c->hops));
+		c->nhops = rc.n;
+	}
+	c->greylisted = rc.greylisted;
+	c->greylist_delay = rc.greylist_delay;
+	state_set_str(&c->greylist_at, rc.greylist_at[0] ? rc.greylist_at :
+	    NULL);
+	state_set_str(&c->greylist_source, rc.greylist_source[0] ?
+	    rc.greylist_source : NULL);
+}
+
+static void
+scan_found(void *arg, const char *ref, time_t arrived, const char *hdr,
+    size_t len)
+{
+	struct scan_ctx *ctx = arg;
+	struct headers *hs;
+	struct canary *c;
+	const char *v;
+	char token[TOKEN_MAX];
+
+	if ((hs = malloc(sizeof(*hs))) == NULL)
+		return;
+	if (headers_parse(hdr, len, hs, NULL) == -1)
+		goto out;		/* not a message of ours */
+	token[0] = '\0';
+	if ((v = headers_get(hs, "X-Mailcanary-Token")) != NULL &&
+	    strlen(v) < TOKEN_MAX)
+		snprintf(token, sizeof(token), "%s", v);
+	else if ((v = headers_get(hs, "Subject")) != NULL &&
+	    token_find(v, strlen(v), token) == -1)
+		token[0] = '\0';
+	/* A bad or foreign token is neither counted nor deleted. */
+	if (token[0] == '\0' ||
+	    token_verify(ctx->key, ctx->cfg->name, token, NULL, NULL) == -1) {
+		log_debug("message %s: no token of probe %s", ref,
+		    ctx->cfg->name);
+		goto out;
+	}
+	c = state_find_token(ctx->st, token);
+	if (c != NULL && c->status == CANARY_IN_FLIGHT) {
+		c->status = CANARY_DELIVERED;
+		record_arrival(c, arrived, hs, ctx->now);
+		ctx->st->count.delivered++;
+		ctx->found++;
+	} else if (c != NULL && c->status == CANARY_HIDDEN) {
+		c->status = CANARY_LATE;
+		record_arrival(c, arrived, hs, ctx->now);
+		ctx->st->count.late++;
+		ctx->found++;
+	}
+	/* Ours (verified), so it may go, even if its record is gone. */
+	if (!ctx->cfg->keep)
+		state_add_pending(ctx->st, ref);
+out:
+	headers_free(hs);
+	free(hs);
+}
+
+static int
+send_canary(const struct config *cfg, struct state *st,
+    const struct token_key *key, struct verdict *runerr)
+{
+	struct submit_result res;
+	struct mc_error err;
+	struct canary *c;
+	struct buf msg;
+	char token[TOKEN_MAX], rcpt[320];
+	double now = clock_wall();
+	unsigned long seq = st->next_seq;
+	int rc;
+
+	token_make(key, cfg->name, seq, (time_t)now, token);
+	buf_init(&msg, 64 * 1024);
+	if (message_compose(cfg->name, cfg->from, cfg->to, cfg->fresh_address,
+	    token, (time_t)now, &msg, rcpt, sizeof(rcpt), &err) == -1) {
+		buf_free(&msg);
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
+		return -1;
+	}
+	rc = submit_send(cfg, rcpt, msg.data, msg.len, &res, &err);
+	buf_free(&msg);
+	if (rc == -1 && deadline_expired()) {
+		/*
+		 * Out of time or told to stop: the server's answer is
+		 * unknown, so there is no outcome to record (UNKNOWN).
+		 */
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
+		return -1;
+	}
+	if ((c = state_add(st)) == NULL) {
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1,
+		    "too many canaries in the state file");
+		return -1;
+	}
+	st->next_seq++;
+	st->last_sent = now;
+	st->count.sent++;
+	c->seq = seq;
+	memcpy(c->token, token, sizeof(c->token));
+	state_set_str(&c->rcpt, rcpt);
+	state_set_str(&c->via, res.via);
+	c->sent_at = now;
+	state_set_str(&c->smtp_reply, res.reply[0] ? res.reply : NULL);
+	if (rc == 0) {
+		c->status = CANARY_IN_FLIGHT;
+		c->submitted_at = res.submitted_at;
+		state_set_str(&c->queue_id, res.queue_id[0] ? res.queue_id :
+		    NULL);
+		log_info("canary #%lu submitted to %s: %s", seq, res.via,
+		    res.reply);
+	} else {
+		c->status = CANARY_SUBMIT_FAILED;
+		c->resolved_at = clock_wall();
+		state_set_str(&c->error, err.msg);
+		st->count.submit_failed++;
+		log_info("canary #%lu not submitted: %s", seq, err.msg);
+	}
+	return rc;
+}
+
+static void
+merge_run_errors(struct verdict *v, const struct verdict *runerr)
+{
+	size_t i;
+
+	for (i = 0; i < runerr->n; i++)
+		verdict_add(v, runerr->r[i].state, runerr->r[i].code,
+		    runerr->r[i].canary, runerr->r[i].detail);
+}
+
+int
+probe_run(const struct config *cfg, struct probe_report *rep,
+    struct mc_error *err)
+{
+	struct token_key key;
+	struct scan_ctx ctx;
+	struct verdict runerr;
+	struct mailbox *mb = NULL;
+	struct mc_error e;
+	int lockfd, rc, mailbox_ok = 0;
+	unsigned long pin;
+
+	memset(rep, 0, sizeof(*rep));
+	memset(&runerr, 0, sizeof(runerr));
+	state_init(&rep->st);
+	if ((lockfd = state_lock(cfg->state_dir, cfg->name, err)) == -1)
+		return -1;
+	deadline_step("loading state");
+	rc = state_load(cfg->state_dir, cfg->name, &rep->st, &e);
+	if (rc == STATE_LOAD_ERROR) {
+		state_unlock(lockfd);
+		*err = e;
+		return -1;
+	}
+	if (rc == STATE_LOAD_CORRUPT)
+		verdict_add(&runerr, MC_UNKNOWN, REASON_STATE_RESET, -1, e.msg);
+	if (token_key_load(cfg->state_dir, &key, err) == -1) {
+		state_unlock(lockfd);
+		state_clear(&rep->st);
+		return -1;
+	}
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = cfg;
+	ctx.st = &rep->st;
+	ctx.key = &key;
+	ctx.now = clock_wall();
+	if ((mb = mailbox_open(cfg, &e)) == NULL ||
+	    mailbox_scan(mb, &rep->st, cfg->name, scan_found, &ctx, &e) == -1) {
+		error_prefix(&e, "cannot read the test mailbox");
+		verdict_add(&runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED, -1,
+		    e.msg);
+	} else {
+		mailbox_ok = 1;
+	}
+	rep->found = ctx.found;
+
+	rep->now = clock_wall();
+	evaluate_advance(&rep->st, rep->now, cfg->lost_after);
+	if (!cfg->no_send && (rep->st.last_sent == 0 || rep->now -
+	    rep->st.last_sent >= (double)cfg->interval)) {
+		if (deadline_expired())
+			verdict_add(&runerr, MC_UNKNOWN, REASON_INTERNAL, -1,
+			    deadline_signal ? "terminated by a signal before "
+			    "the canary was submitted" : "ran out of time "
+			    "before the canary was submitted");
+		else if (send_canary(cfg, &rep->st, &key, &runerr) == 0)
+			rep->sent = 1;
+	}
+
+	rep->now = clock_wall();
+	deadline_step("evaluating");
+	evaluate(&rep->st, rep->now, &cfg->warning, &cfg->critical, &rep->v);
+	pin = rep->v.outcome >= 0 ? rep->st.c[rep->v.outcome].seq : 0;
+	state_prune(&rep->st, (size_t)cfg->history, pin, rep->now);
+	evaluate(&rep->st, rep->now, &cfg->warning, &cfg->critical, &rep->v);
+	merge_run_errors(&rep->v, &runerr);
+
+	deadline_step("saving state");
+	if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1) {
+		verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
+	} else if (mailbox_ok && rep->st.npending > 0 && !deadline_expired()) {
+		if (mailbox_delete(mb, &rep->st, &e) == -1)
+			log_warnx("found canaries stay in the mailbox until "
+			    "the next run: %s", e.msg);
+		if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1)
+			verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1,
+			    e.msg);
+	}
+	deadline_step("closing the mailbox");
+	mailbox_close(mb);
+	state_unlock(lockfd);
+	deadline_step("printing");
+	return 0;
+}
+
+void
+probe_report_clear(struct probe_report *rep)
+{
+	state_clear(&rep->st);
+}
