@@ -5,6 +5,7 @@
  * point leaves either the old or the new state and never a found canary
  * that is gone from both the mailbox and the record.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,12 @@ record_arrival(struct canary *c, time_t arrived, const struct headers *hs,
 	double base = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
 
 	c->arrived_at = arrived > 0 ? (double)arrived : now;
-	c->latency = c->arrived_at - base;
-	/* INTERNALDATE has whole seconds: never report a negative latency. */
+	/*
+	 * INTERNALDATE and Received: dates have whole seconds, so the
+	 * submission time is taken at the same resolution: then a canary
+	 * held N seconds never shows a latency below N.
+	 */
+	c->latency = floor(c->arrived_at) - floor(base);
 	if (c->latency < 0)
 		c->latency = 0;
 	c->resolved_at = now;
