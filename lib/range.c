@@ -59,6 +59,8 @@ range_parse(struct range *r, const char *s, struct mc_error *err)
 		    &r->end) == -1)
 			goto bad;
 	}
+	if (r->start_inf && r->end_inf)
+		goto bad;		/* "~:" bounds nothing */
 	if (!r->start_inf && !r->end_inf && r->start > r->end)
 		return error_set(err, "bad threshold range '%s': start is "
 		    "greater than end", s);

@@ -152,25 +152,30 @@ state_add_pending(struct state *st, const char *ref)
 	return 0;
 }
 
+static int
+prune_keeps(const struct canary *c, unsigned long pin, double now)
+{
+	return c->status == CANARY_IN_FLIGHT || c->seq == pin ||
+	    (c->status == CANARY_HIDDEN && now - c->hidden_at <
+	    STATE_HIDDEN_KEEP);
+}
+
 void
 state_prune(struct state *st, size_t keep, unsigned long pin, double now)
 {
-	size_t i, j, resolved = 0, drop;
+	size_t i, j, droppable = 0, drop;
 
 	for (i = 0; i < st->n; i++)
-		if (st->c[i].status != CANARY_IN_FLIGHT)
-			resolved++;
-	if (resolved <= keep)
+		if (!prune_keeps(&st->c[i], pin, now))
+			droppable++;
+	if (droppable <= keep)
 		return;
-	drop = resolved - keep;
+	drop = droppable - keep;
 	/* Canaries are in seq order: the oldest go first. */
 	for (i = 0, j = 0; i < st->n; i++) {
 		struct canary *c = &st->c[i];
-		int keep_it = c->status == CANARY_IN_FLIGHT ||
-		    c->seq == pin || (c->status == CANARY_HIDDEN &&
-		    now - c->hidden_at < STATE_HIDDEN_KEEP);
 
-		if (!keep_it && drop > 0) {
+		if (drop > 0 && !prune_keeps(c, pin, now)) {
 			canary_clear(c);
 			drop--;
 			continue;

@@ -1,0 +1,268 @@
+/* Config: the table, INI files with file:line errors, injection refused. */
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char tmpdir[] = "/tmp/mc-config-XXXXXX";
+
+static const char *
+write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, mode);
+	return path;
+}
+
+static void
+test_defaults(void **unused)
+{
+	struct config cfg;
+
+	(void)unused;
+	config_init(&cfg);
+	assert_int_equal(cfg.timeout, 30);
+	assert_int_equal(cfg.lost_after, 7200);
+	assert_int_equal(cfg.interval, 0);
+	assert_int_equal(cfg.fresh_address, 1);
+	assert_int_equal(cfg.starttls, STARTTLS_REQUIRED);
+	assert_string_equal(cfg.warning.text, "1800");
+	assert_string_equal(cfg.critical.text, "3600");
+	assert_string_equal(cfg.state_dir, "/var/lib/mailcanary");
+	config_clear(&cfg);
+}
+
+static void
+test_values(void **unused)
+{
+	static const struct {
+		const char	*key, *value;
+		int		 ok;
+		const char	*msg;
+	} cases[] = {
+		{ "smtp", "smtp://127.0.0.1:2525", 1, NULL },
+		{ "smtp", "smtps://mail.example.org", 1, NULL },
+		{ "smtp", "http://x", 0, "scheme" },
+		{ "smtp", "smtp://u:secret@host", 0, "password" },
+		{ "mailbox", "imaps://h/INBOX", 1, NULL },
+		{ "mailbox", "pop3://h:1110", 1, NULL },
+		{ "mailbox", "ftp://h", 0, "scheme" },
+		{ "from", "probe@corp.test", 1, NULL },
+		{ "from", "probe@corp.test\r\nBcc: x@y", 0, "line break" },
+		{ "to", "a@b\nX-Evil: 1", 0, "line break" },
+		{ "to", "<a@b>", 0, "bare address" },
+		{ "to", "no-at-sign", 0, "bare address" },
+		{ "to", "a@b@c", 0, "bare address" },
+		{ "to", "a b@c", 0, "bare address" },
+		{ "interval", "300", 1, NULL },
+		{ "interval", "-1", 0, "whole number" },
+		{ "interval", "5m", 0, "whole number" },
+		{ "timeout", "0", 0, "from 1" },
+		{ "lost_after", "99999999999999999999", 0, "whole number" },
+		{ "warning", "10:", 1, NULL },
+		{ "warning", "ten", 0, "range" },
+		{ "starttls", "optional", 1, NULL },
+		{ "starttls", "maybe", 0, "required, optional or never" },
+		{ "fresh_address", "off", 1, NULL },
+		{ "fresh_address", "perhaps", 0, "on or off" },
+		{ "output", "json", 1, NULL },
+		{ "nonsense", "1", 0, "unknown setting" },
+		{ "smtp_user", "x\001y", 0, "control" },
+	};
+	struct mc_error err;
+	struct config cfg;
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		err.msg[0] = '\0';
+		print_message("# %s = %s\n", cases[i].key, cases[i].value);
+		assert_int_equal(config_set(&cfg, cases[i].key,
+		    cases[i].value, &err), cases[i].ok ? 0 : -1);
+		if (!cases[i].ok)
+			assert_non_null(strstr(err.msg, cases[i].msg));
+		config_clear(&cfg);
+	}
+}
+
+static void
+test_probe_name(void **unused)
+{
+	struct mc_error err;
+
+	(void)unused;
+	assert_int_equal(config_check_name("probe", "web-1.corp_x", &err), 0);
+	assert_int_equal(config_check_name("probe", "a\nb", &err), -1);
+	assert_non_null(strstr(err.msg, "line break"));
+	assert_int_equal(config_check_name("probe", "a b", &err), -1);
+	assert_int_equal(config_check_name("probe", "../x", &err), -1);
+	assert_int_equal(config_check_name("probe", "", &err), -1);
+}
+
+static void
+test_ini(void **unused)
+{
+	struct mc_error err;
+	struct config cfg;
+	const char *path;
+
+	(void)unused;
+	path = write_file("good.conf",
+	    "[probe exch]\n"
+	    "smtp = smtp://127.0.0.1:2525\n"
+	    "from = probe@corp.test\n"
+	    "; comment\n"
+	    "to = canary@greylist.test\n"
+	    "mailbox = imap://127.0.0.1:1143/INBOX\n"
+	    "interval = 300\n"
+	    "[global]\n"
+	    "state_dir = /tmp\n"
+	    "warning = 600\n"
+	    "interval = 60\n"
+	    "[probe other]\n"
+	    "smtp = smtps://x\n", 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "exch", &err), 0);
+	/* The probe section wins over [global], whatever the order. */
+	assert_int_equal(cfg.interval, 300);
+	assert_string_equal(cfg.warning.text, "600");
+	assert_string_equal(cfg.state_dir, "/tmp");
+	assert_string_equal(cfg.smtp, "smtp://127.0.0.1:2525");
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	assert_string_equal(cfg.name, "exch");
+	config_clear(&cfg);
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "missing", &err), -1);
+	assert_non_null(strstr(err.msg, "no section [probe missing]"));
+	config_clear(&cfg);
+
+	/* An unknown key in another probe's section is still an error. */
+	path = write_file("bad.conf",
+	    "[probe a]\nsmtp = smtp://h\n\n[probe b]\nsmtpp = smtp://h\n",
+	    0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+	assert_non_null(strstr(err.msg, "bad.conf:5: unknown setting "
+	    "'smtpp'"));
+	config_clear(&cfg);
+
+	path = write_file("inject.conf",
+	    "[probe a]\nfrom = a@b\\r\\nBcc: c@d\nto = x@y z\n", 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+	assert_non_null(strstr(err.msg, "inject.conf:2:"));
+	config_clear(&cfg);
+
+	path = write_file("section.conf", "[probes a]\nsmtp = smtp://h\n",
+	    0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+	assert_non_null(strstr(err.msg, "unknown section"));
+	config_clear(&cfg);
+
+	path = write_file("syntax.conf", "[probe a]\njust words\n", 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+	assert_non_null(strstr(err.msg, "syntax.conf:2:"));
+	config_clear(&cfg);
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, "/nonexistent/x.conf", "a", &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "cannot open"));
+	config_clear(&cfg);
+}
+
+static void
+test_secrets(void **unused)
+{
+	struct mc_error err;
+	struct config cfg;
+	const char *path;
+	char *pw = NULL;
+
+	(void)unused;
+	path = write_file("pw", "s3cret\nignored\n", 0600);
+	assert_int_equal(config_read_secret(path, &pw, &err), 0);
+	assert_string_equal(pw, "s3cret");
+	free(pw);
+	path = write_file("pw-open", "s3cret\n", 0644);
+	assert_int_equal(config_read_secret(path, &pw, &err), -1);
+	assert_non_null(strstr(err.msg, "readable by group or others"));
+	path = write_file("pw-empty", "\n", 0600);
+	assert_int_equal(config_read_secret(path, &pw, &err), -1);
+
+	/* The environment is the other way in; the command line is none. */
+	config_init(&cfg);
+	config_set(&cfg, "smtp", "smtp://h", NULL);
+	config_set(&cfg, "from", "a@b", NULL);
+	config_set(&cfg, "to", "c@d", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	setenv("MAILCANARY_MAILBOX_PASSWORD", "envpw", 1);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	assert_string_equal(cfg.mailbox_password, "envpw");
+	unsetenv("MAILCANARY_MAILBOX_PASSWORD");
+	/* No probe name: the route names the state file. */
+	assert_int_equal(strncmp(cfg.name, "route-", 6), 0);
+	assert_int_equal(strlen(cfg.name), 18);
+	config_clear(&cfg);
+}
+
+static void
+test_finish_checks(void **unused)
+{
+	struct mc_error err;
+	struct config cfg;
+
+	(void)unused;
+	config_init(&cfg);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "--smtp"));
+	config_set(&cfg, "smtp", "smtp://h", NULL);
+	config_set(&cfg, "from", "a@b", NULL);
+	config_set(&cfg, "to", "c+x@d", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "'+' extension"));
+	config_clear(&cfg);
+	/* --no-send needs only the mailbox. */
+	config_init(&cfg);
+	config_set(&cfg, "no_send", "on", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	config_clear(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_probe_name),
+		cmocka_unit_test(test_ini),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_finish_checks),
+	};
+	int rc;
+
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	rc = RUN_TESTS(tests);
+	/* Best effort: the files are small and in /tmp. */
+	return rc;
+}

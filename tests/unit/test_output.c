@@ -1,0 +1,181 @@
+/* Output: perfdata shape, the status line, sanitising, caps. */
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output.h"
+
+static void
+test_perf_format(void **unused)
+{
+	struct perfdata p;
+	char out[128];
+
+	(void)unused;
+	memset(&p, 0, sizeof(p));
+	perf_add(&p, "latency", 12.44, "s", "1800", "3600", 1, 1);
+	perf_add(&p, "inflight", 2, "", NULL, NULL, 1, 0);
+	perf_add(&p, "sent", 42, "c", NULL, NULL, 0, 0);
+	perf_add(&p, "oldest_inflight", 7212, "s", "1800", "~:3600", 1, 0);
+	perf_format(&p.item[0], out, sizeof(out));
+	assert_string_equal(out, "latency=12.4s;1800;3600;0");
+	perf_format(&p.item[1], out, sizeof(out));
+	assert_string_equal(out, "inflight=2;;;0");
+	perf_format(&p.item[2], out, sizeof(out));
+	assert_string_equal(out, "sent=42c");
+	perf_format(&p.item[3], out, sizeof(out));
+	assert_string_equal(out, "oldest_inflight=7212s;1800;~:3600;0");
+}
+
+static void
+test_duration(void **unused)
+{
+	char out[16];
+
+	(void)unused;
+	output_duration(4.26, out, sizeof(out));
+	assert_string_equal(out, "4.3s");
+	output_duration(45, out, sizeof(out));
+	assert_string_equal(out, "45s");
+	output_duration(7200, out, sizeof(out));
+	assert_string_equal(out, "2.0h");
+	output_duration(7199, out, sizeof(out));
+	assert_string_equal(out, "120m");
+	output_duration(-3, out, sizeof(out));
+	assert_string_equal(out, "0.0s");
+}
+
+static struct config cfg;
+
+static void
+setup_cfg(void)
+{
+	config_init(&cfg);
+	config_set(&cfg, "lost_after", "7200", NULL);
+	strcpy(cfg.name, "exch");
+}
+
+static void
+test_hidden_line(void **unused)
+{
+	struct state st;
+	struct verdict v;
+	struct canary *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+	double now = 1795325409;
+
+	(void)unused;
+	setup_cfg();
+	state_init(&st);
+	c = state_add(&st);
+	c->seq = 41;
+	c->status = CANARY_HIDDEN;
+	c->sent_at = c->submitted_at = now - 7212;
+	c->hidden_at = c->resolved_at = now - 10;
+	state_set_str(&c->via, "127.0.0.1:12525");
+	/* A hostile reply: control characters and '|' must not get out. */
+	state_set_str(&c->queue_id, "4F2A|x\r\ny");
+	st.next_seq = 42;
+	st.count.sent = 42;
+	st.count.hidden = 1;
+	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
+	fp = open_memstream(&text, &len);
+	assert_int_equal(output_print(fp, &cfg, &st, &v, now), MC_CRITICAL);
+	fclose(fp);
+	print_message("# %s", text);
+	assert_int_equal(strncmp(text, "MAILCANARY CRITICAL - 1 canary hidden: "
+	    "#41 sent ", 48), 0);
+	assert_non_null(strstr(text, "via 127.0.0.1:12525 (queue id 4F2A/x  y)"
+	    " neither arrived nor bounced in 2.0h | "));
+	assert_non_null(strstr(text, " sent=42c "));
+	assert_non_null(strstr(text, " hidden=1c "));
+	assert_non_null(strstr(text, "\n#41 sent "));
+	/* Exactly one '|' on the status line, none in the long output. */
+	assert_int_equal(strchr(text, '|'), strrchr(text, '|'));
+	free(text);
+	state_clear(&st);
+	config_clear(&cfg);
+}
+
+static void
+test_long_output_cap(void **unused)
+{
+	struct state st;
+	struct verdict v;
+	struct canary *c;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *fp;
+	double now = 1795325409;
+
+	(void)unused;
+	setup_cfg();
+	state_init(&st);
+	for (i = 1; i <= 200; i++) {
+		c = state_add(&st);
+		c->seq = i;
+		c->status = CANARY_SUBMIT_FAILED;
+		c->sent_at = now - 10;
+		c->resolved_at = now - 5;
+		state_set_str(&c->error, "SMTP 127.0.0.1:1 failed at SMTP "
+		    "connect: a long reason repeated to fill the output "
+		    "well past every cap that Nagios has");
+	}
+	st.next_seq = 201;
+	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
+	fp = open_memstream(&text, &len);
+	output_print(fp, &cfg, &st, &v, now);
+	fclose(fp);
+	assert_true(len < 4096);
+	free(text);
+	state_clear(&st);
+	config_clear(&cfg);
+}
+
+static void
+test_json(void **unused)
+{
+	struct state st;
+	struct verdict v;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	(void)unused;
+	setup_cfg();
+	cfg.output = OUTPUT_JSON;
+	state_init(&st);
+	evaluate(&st, 1, &cfg.warning, &cfg.critical, &v);
+	fp = open_memstream(&text, &len);
+	assert_int_equal(output_print(fp, &cfg, &st, &v, 1), MC_UNKNOWN);
+	fclose(fp);
+	assert_non_null(strstr(text, "\"verdict\":\"UNKNOWN\""));
+	assert_non_null(strstr(text, "\"code\":\"none\""));
+	assert_non_null(strstr(text, "\"perfdata\":["));
+	free(text);
+	fp = open_memstream(&text, &len);
+	output_error(fp, OUTPUT_JSON, MC_UNKNOWN, "bad \"input\"\n|x");
+	fclose(fp);
+	assert_non_null(strstr(text, "bad \\\"input\\\" /x"));
+	free(text);
+	state_clear(&st);
+	config_clear(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_perf_format),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_hidden_line),
+		cmocka_unit_test(test_long_output_cap),
+		cmocka_unit_test(test_json),
+	};
+
+	return RUN_TESTS(tests);
+}
