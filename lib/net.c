@@ -51,6 +51,31 @@ static const struct verb_step verb_steps[] = {
 static const char *const connect_step[] = {
 	"SMTP connect", "IMAP connect", "POP3 connect"
 };
+static const char *const greeting_step[] = {
+	"SMTP greeting", "IMAP greeting", "POP3 greeting"
+};
+
+/* Whether a server line refuses what was asked. */
+static int
+is_refusal(enum net_proto proto, const char *line)
+{
+	const char *p;
+
+	switch (proto) {
+	case NET_SMTP:
+		return (line[0] == '4' || line[0] == '5') &&
+		    isdigit((unsigned char)line[1]) &&
+		    isdigit((unsigned char)line[2]);
+	case NET_POP3:
+		return strncmp(line, "-ERR", 4) == 0;
+	case NET_IMAP:
+		/* "A001 NO ..." or "A001 BAD ...", not untagged lines. */
+		if (line[0] == '*' || (p = strchr(line, ' ')) == NULL)
+			return 0;
+		return strncmp(p, " NO ", 4) == 0 || strncmp(p, " BAD ", 5) == 0;
+	}
+	return 0;
+}
 
 void
 net_sanitize(char *s)
@@ -137,6 +162,10 @@ net_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 	case CURLINFO_HEADER_IN:
 		trace_line(t->reply, sizeof(t->reply), data, len);
 		log_debug("%s < %s", t->host, t->reply);
+		if (t->fail_step == NULL && is_refusal(t->proto, t->reply)) {
+			memcpy(t->fail_reply, t->reply, sizeof(t->fail_reply));
+			t->fail_step = t->step;
+		}
 		/* After 354 the server waits for the message itself. */
 		if (t->proto == NET_SMTP && strncmp(t->reply, "354", 3) == 0) {
 			t->step = "SMTP end of data";
@@ -147,6 +176,11 @@ net_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 		trace_command(t, data, len);
 		break;
 	case CURLINFO_TEXT:
+		if (t->step == connect_step[t->proto] && len > 12 &&
+		    strncmp(data, "Connected to", 12) == 0) {
+			t->step = greeting_step[t->proto];
+			deadline_step(t->step);
+		}
 		if (log_level() >= LOG_LEVEL_DEBUG)
 			log_debug("%s * %.*s", t->host, (int)(len &&
 			    data[len - 1] == '\n' ? len - 1 : len), data);
@@ -216,6 +250,8 @@ net_setup(CURL *h, const struct config *cfg, int tls, const char *user,
 	    (curl_off_t)64 * 1024 * 1024);
 	t->step = connect_step[t->proto];
 	t->reply[0] = '\0';
+	t->fail_reply[0] = '\0';
+	t->fail_step = NULL;
 	return 0;
 }
 
@@ -232,6 +268,8 @@ net_limits(CURL *h, struct net_trace *t, struct mc_error *err)
 		    deadline_budget(), t->step);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
+	t->fail_reply[0] = '\0';
+	t->fail_step = NULL;
 	deadline_step(t->step);
 	return 0;
 }
@@ -250,6 +288,9 @@ net_error(struct mc_error *err, const char *what, CURLcode rc,
 		    what, t->host, deadline_budget(), t->step,
 		    t->reply[0] ? ", last reply: " : "", t->reply);
 	/* The server's own words are the most useful part. */
+	if (t->fail_step != NULL)
+		return error_set(err, "%s %s failed at %s: %s (%s)", what,
+		    t->host, t->fail_step, t->fail_reply, why);
 	if (t->reply[0] && rc != CURLE_COULDNT_CONNECT &&
 	    rc != CURLE_COULDNT_RESOLVE_HOST && rc !=
 	    CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CONNECT_ERROR)

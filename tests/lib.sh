@@ -1,0 +1,88 @@
+# lib.sh - TAP helpers and fixtures for the integration tests (sourced).
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+PLUGIN=$top_builddir/plugins/check_mailcanary
+MAILPATH=$top_srcdir/tests/mailpath/mailpath
+SCRIPTED=$top_srcdir/tests/scripted_server.pl
+TAP_N=0
+TAP_FAILED=0
+CLEANUP=()
+
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+not_ok() {
+	TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $*"
+}
+# check DESC CMD...: one TAP result from a command's exit status.
+check() {
+	local desc=$1; shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; diag_last; fi
+}
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+diag_last() { [ -n "${OUT:-}" ] && diag "rc=$RC output: $OUT"; return 0; }
+done_testing() { echo "1..$TAP_N"; }
+
+on_exit() {
+	local c
+	for c in "${CLEANUP[@]}"; do eval "$c" || true; done
+}
+trap on_exit EXIT
+
+# Integration tests need root and Debian's servers. Under the project's
+# test command (MAILCANARY_REQUIRE_INTEGRATION=1) their absence fails.
+require_servers() {
+	local why=""
+	[ "$(id -u)" = 0 ] || why="not root"
+	command -v postfix >/dev/null || why="postfix is not installed"
+	command -v jq >/dev/null || why="jq is not installed"
+	if [ -n "$why" ]; then
+		if [ "${MAILCANARY_REQUIRE_INTEGRATION:-0}" = 1 ]; then
+			echo "Bail out! $why"; exit 1
+		fi
+		echo "1..0 # SKIP $why"; exit 0
+	fi
+}
+
+# run ARGS...: runs the plugin; sets OUT (stdout), RC, ERR (stderr), SECS.
+run() {
+	local t0 t1 errf
+	errf=$(mktemp)
+	t0=$(date +%s.%N)
+	OUT=$("$PLUGIN" "$@" 2>"$errf") && RC=0 || RC=$?
+	t1=$(date +%s.%N)
+	ERR=$(cat "$errf"); rm -f "$errf"
+	SECS=$(echo "$t1 - $t0" | bc)
+}
+
+has() { case $OUT in *"$1"*) return 0 ;; esac; return 1; }
+status_is() { [ "${OUT%% *}" = MAILCANARY ] && [ "$(echo "$OUT" | head -1 | cut -d' ' -f2)" = "$1" ]; }
+rc_is() { [ "$RC" = "$1" ]; }
+jqt() { jq -e "$@" >/dev/null; }
+faster_than() { [ "$(echo "$SECS < $1" | bc)" = 1 ]; }
+
+# start_scripted PORT MODE: a misbehaving server, stopped by pid at exit.
+start_scripted() {
+	local pidf i
+	pidf=$(mktemp)
+	perl "$SCRIPTED" "$1" "$2" "$pidf" &
+	CLEANUP+=("kill $! 2>/dev/null")
+	for i in $(seq 1 50); do
+		[ -s "$pidf" ] && (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "Bail out! scripted server on $1 did not start"; exit 1
+}
+
+# start_mailpath PORTBASE: the real mail path in a private directory.
+start_mailpath() {
+	MP_ROOT=$(mktemp -d /tmp/mailcanary-mp.XXXXXX)
+	CLEANUP+=("$MAILPATH stop $MP_ROOT; rm -rf $MP_ROOT")
+	MAILPATH_PORT=$1 "$MAILPATH" start "$MP_ROOT" healthy >"$MP_ROOT.log" 2>&1 ||
+	    { echo "Bail out! mail path did not start: $(cat "$MP_ROOT.log")"; exit 1; }
+	# shellcheck disable=SC1090,SC1091
+	. "$MP_ROOT/env"
+	printf '%s\n' "$MP_TO_PASSWORD" >"$MP_ROOT/mbox.pw"
+	printf '%s\n' "$MP_FROM_PASSWORD" >"$MP_ROOT/smtp.pw"
+	chmod 600 "$MP_ROOT/mbox.pw" "$MP_ROOT/smtp.pw"
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/perl
+# scripted_server.pl - small misbehaving servers for protocol edge cases.
+# Not a stand-in for the real mail path: it only plays one bad script.
+#
+# Usage: scripted_server.pl PORT MODE PIDFILE
+#   hang          accept, never say a word
+#   smtp-garbage  greet with binary junk, answer everything with junk
+#   smtp-endless  one endless greeting line, never a newline
+#   smtp-rcpt     a polite server that rejects the recipient with 550 5.1.1
+#   smtp-tempfail a server that answers DATA's end with 451 4.3.0
+#   imap-garbage  a valid greeting, then junk for every command
+#   imap-bye      greeting, then BYE and close on the first command
+#   imap-status   logs in, then a STATUS reply with no UIDVALIDITY
+use strict;
+use warnings;
+use IO::Socket::INET;
+
+my ($port, $mode, $pidfile) = @ARGV;
+die "usage: $0 PORT MODE PIDFILE\n" unless defined $pidfile;
+$SIG{PIPE} = 'IGNORE';
+my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
+    Listen => 16, ReuseAddr => 1, Proto => 'tcp')
+    or die "listen 127.0.0.1:$port: $!\n";
+open(my $fh, '>', $pidfile) or die "$pidfile: $!\n";
+print $fh "$$\n";
+close $fh;
+
+my @held;	# "hang" keeps every connection open and silent
+while (my $c = $srv->accept) {
+	$c->autoflush(1);
+	if ($mode eq 'hang') { push @held, $c; next; }
+	eval { play($c) };
+	close $c;
+}
+
+sub line { my $c = shift; my $l = <$c>; return defined $l ? $l : ''; }
+
+sub play {
+	my $c = shift;
+	if ($mode eq 'smtp-garbage') {
+		print $c "\x00\xff\x1b[31m garbage |\r\n";
+		while (line($c) ne '') { print $c "\x01\x02 what?\r\n"; }
+	} elsif ($mode eq 'smtp-endless') {
+		print $c "220 ";
+		my $chunk = 'A' x 65536;
+		for (1 .. 20000) { print $c $chunk or last; }
+	} elsif ($mode eq 'smtp-rcpt' || $mode eq 'smtp-tempfail') {
+		print $c "220 scripted ESMTP\r\n";
+		while ((my $l = line($c)) ne '') {
+			if ($l =~ /^EHLO/i) { print $c "250-scripted\r\n250 8BITMIME\r\n"; }
+			elsif ($l =~ /^MAIL/i) { print $c "250 2.1.0 Ok\r\n"; }
+			elsif ($l =~ /^RCPT/i) {
+				if ($mode eq 'smtp-rcpt') {
+					print $c "550 5.1.1 <x>: Recipient address rejected: User unknown\r\n";
+				} else { print $c "250 2.1.5 Ok\r\n"; }
+			} elsif ($l =~ /^DATA/i) {
+				print $c "354 go ahead\r\n";
+				while ((my $d = line($c)) ne '') { last if $d =~ /^\.\r?\n$/; }
+				print $c "451 4.3.0 Error: queue file write error\r\n";
+			} elsif ($l =~ /^QUIT/i) { print $c "221 bye\r\n"; return; }
+			else { print $c "250 Ok\r\n"; }
+		}
+	} elsif ($mode =~ /^imap-/) {
+		print $c "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] scripted\r\n";
+		while ((my $l = line($c)) ne '') {
+			my ($tag) = $l =~ /^(\S+)/;
+			$tag = '*' unless defined $tag;
+			if ($mode eq 'imap-bye') { print $c "* BYE going away\r\n"; return; }
+			if ($mode eq 'imap-garbage') { print $c "\x00\x7f junk )(\"\r\n"; next; }
+			if ($l =~ /^\S+ CAPABILITY/i) {
+				print $c "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n$tag OK done\r\n";
+			} elsif ($l =~ /^\S+ (LOGIN|AUTHENTICATE)/i) {
+				print $c "$tag OK logged in\r\n";
+			} elsif ($l =~ /^\S+ STATUS/i) {
+				print $c "* STATUS INBOX (MESSAGES 3)\r\n$tag OK done\r\n";
+			} else { print $c "$tag OK done\r\n"; }
+		}
+	}
+}
