@@ -180,7 +180,8 @@ output_reason(const struct state *st, const struct reason *r,
 		snprintf(out, outlen, "no canary has been sent yet");
 		return;
 	case REASON_HIDDEN:
-		output_duration((double)cfg->lost_after, d1, sizeof(d1));
+		output_duration(c->hidden_at - (c->submitted_at > 0 ?
+		    c->submitted_at : c->sent_at), d1, sizeof(d1));
 		snprintf(out, outlen, "%lu canar%s hidden: #%lu sent %s via %s%s"
 		    "%s%s neither arrived nor bounced in %s", r->count ?
 		    r->count : 1, r->count > 1 ? "ies" : "y", c->seq, sent,

@@ -75,7 +75,7 @@ test_hidden_line(void **unused)
 	c->seq = 41;
 	c->status = CANARY_HIDDEN;
 	c->sent_at = c->submitted_at = now - 7212;
-	c->hidden_at = c->resolved_at = now - 10;
+	c->hidden_at = c->resolved_at = now - 12;
 	state_set_str(&c->via, "127.0.0.1:12525");
 	/* A hostile reply: control characters and '|' must not get out. */
 	state_set_str(&c->queue_id, "4F2A|x\r\ny");
