@@ -26,6 +26,7 @@
 #include "net.h"
 
 #define MAILBOX_REPLY_MAX	(8 * 1024 * 1024)
+#define MAILBOX_SEARCH_CHUNK	20000	/* UIDs one SEARCH covers */
 
 struct mailbox {
 	const struct config	*cfg;
@@ -265,56 +266,33 @@ ulong_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Searches UIDs lo..top for this probe's canaries; moves the cursor. */
 static int
-imap_scan(struct mailbox *mb, struct state *st, const char *probe,
-    mailbox_cb cb, void *arg, struct mc_error *err)
+imap_scan_range(struct mailbox *mb, struct state *st, const char *probe,
+    unsigned long lo, unsigned long top, unsigned long *uids, mailbox_cb cb,
+    void *arg, struct mc_error *err)
 {
-	unsigned long uidvalidity, uidnext, hi, *uids = NULL;
 	char cmd[512], *url = NULL, *line, refbuf[32];
 	long n, i, j;
 	time_t arrived;
 	int rc = -1;
 
-	snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY UIDNEXT)",
-	    mb->folder);
-	if (mailbox_request(mb, mb->base, cmd, 0, err) == -1)
-		return -1;
-	if (mailbox_parse_status(mb->out.data ? mb->out.data : "",
-	    &uidvalidity, &uidnext) == -1)
-		return error_set(err, "IMAP %s: no usable STATUS reply for "
-		    "%s", mb->t.host, mb->folder);
-	if (uidvalidity != st->uidvalidity) {
-		/* RFC 3501 2.3.1.1: old UIDs mean nothing now; rescan. */
-		if (st->uidvalidity != 0)
-			log_info("UIDVALIDITY of %s changed; rescanning",
-			    mb->folder);
-		st->uidvalidity = uidvalidity;
-		st->last_uid = 0;
-		while (st->npending > 0)
-			free(st->pending[--st->npending]);
-	}
-	hi = uidnext - 1;
-	if (hi <= st->last_uid)
-		return 0;			/* nothing new */
 	snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lu:%lu HEADER "
-	    "X-Mailcanary-Probe \"%s\"", st->last_uid + 1, hi, probe);
+	    "X-Mailcanary-Probe \"%s\"", lo, top, probe);
 	if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
 		return -1;
-	if ((uids = calloc(MAILBOX_FETCH_MAX, sizeof(*uids))) == NULL)
-		return error_set(err, "out of memory");
 	n = mailbox_parse_search(mb->out.data ? mb->out.data : "", uids,
 	    MAILBOX_FETCH_MAX);
-	if (n < 0) {
-		error_set(err, "IMAP %s: unreadable SEARCH reply", mb->t.host);
-		goto out;
-	}
+	if (n < 0)
+		return error_set(err, "IMAP %s: unreadable SEARCH reply",
+		    mb->t.host);
 	qsort(uids, (size_t)n, sizeof(*uids), ulong_cmp);
 	for (i = 0; i < n; i++) {
 		/* "n:m" also matches the highest UID below n (RFC 3501). */
-		if (uids[i] <= st->last_uid || uids[i] > hi)
+		if (uids[i] < lo || uids[i] > top)
 			continue;
 		if (i == MAILBOX_FETCH_MAX - 1)
-			hi = uids[i];	/* the rest waits for the next run */
+			top = uids[i];	/* the rest waits for the next run */
 		snprintf(cmd, sizeof(cmd), "UID FETCH %lu (UID INTERNALDATE)",
 		    uids[i]);
 		if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
@@ -346,10 +324,64 @@ imap_scan(struct mailbox *mb, struct state *st, const char *probe,
 		cb(arg, refbuf, arrived, mb->out.data ? mb->out.data : "",
 		    mb->out.len);
 	}
-	st->last_uid = hi;
+	st->last_uid = top;
 	rc = 0;
 out:
 	free(url);
+	return rc;
+}
+
+static int
+imap_scan(struct mailbox *mb, struct state *st, const char *probe,
+    mailbox_cb cb, void *arg, struct mc_error *err)
+{
+	unsigned long uidvalidity, uidnext, hi, *uids = NULL;
+	char cmd[512];
+	int rc = -1;
+
+	snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY UIDNEXT)",
+	    mb->folder);
+	if (mailbox_request(mb, mb->base, cmd, 0, err) == -1)
+		return -1;
+	if (mailbox_parse_status(mb->out.data ? mb->out.data : "",
+	    &uidvalidity, &uidnext) == -1)
+		return error_set(err, "IMAP %s: no usable STATUS reply for "
+		    "%s", mb->t.host, mb->folder);
+	if (uidvalidity != st->uidvalidity) {
+		/* RFC 3501 2.3.1.1: old UIDs mean nothing now; rescan. */
+		if (st->uidvalidity != 0)
+			log_info("UIDVALIDITY of %s changed; rescanning",
+			    mb->folder);
+		st->uidvalidity = uidvalidity;
+		st->last_uid = 0;
+		while (st->npending > 0)
+			free(st->pending[--st->npending]);
+	}
+	hi = uidnext - 1;
+	if ((uids = calloc(MAILBOX_FETCH_MAX, sizeof(*uids))) == NULL)
+		return error_set(err, "out of memory");
+	/*
+	 * New UIDs are searched in chunks, and the cursor moves after each:
+	 * a first scan of a huge mailbox spreads over runs instead of
+	 * timing out again and again without progress.
+	 */
+	while (st->last_uid < hi) {
+		unsigned long lo = st->last_uid + 1, top = hi;
+
+		if (top - lo >= MAILBOX_SEARCH_CHUNK)
+			top = lo + MAILBOX_SEARCH_CHUNK - 1;
+		if (imap_scan_range(mb, st, probe, lo, top, uids, cb, arg,
+		    err) == -1)
+			goto out;
+		if (st->last_uid < hi &&
+		    deadline_left_ms() < deadline_budget() * 500) {
+			log_info("%s: scanned up to UID %lu of %lu; the rest "
+			    "next run", mb->folder, st->last_uid, hi);
+			break;
+		}
+	}
+	rc = 0;
+out:
 	free(uids);
 	return rc;
 }
