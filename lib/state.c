@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -568,6 +569,34 @@ move_aside(const char *path, const char *why, struct mc_error *err)
 	return STATE_LOAD_CORRUPT;
 }
 
+/*
+ * Removes NAME.json.XXXXXX files: mkstemp leftovers of a run killed
+ * before its rename. Called under the lock, so no live writer owns one.
+ */
+static void
+remove_stale_temps(const char *dir, const char *name)
+{
+	char prefix[128], path[4200];
+	struct dirent *de;
+	size_t plen;
+	DIR *d;
+
+	if ((size_t)snprintf(prefix, sizeof(prefix), "%s.json.", name) >=
+	    sizeof(prefix) || (d = opendir(dir)) == NULL)
+		return;
+	plen = strlen(prefix);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+		    strlen(de->d_name) != plen + 6 ||
+		    strspn(de->d_name + plen, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 6)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int
 state_load(const char *dir, const char *name, struct state *st,
     struct mc_error *err)
@@ -586,6 +615,7 @@ state_load(const char *dir, const char *name, struct state *st,
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.json", dir, name) >=
 	    sizeof(path))
 		return error_set(err, "state directory path is too long");
+	remove_stale_temps(dir, name);
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return STATE_LOAD_OK;

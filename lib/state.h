@@ -106,6 +106,7 @@ enum state_load_result {
 	STATE_LOAD_CORRUPT = 1	/* moved aside; err names the new path */
 };
 
+/* Call with the lock held: also removes temp files of killed writers. */
 int	state_load(const char *dir, const char *name, struct state *,
 	    struct mc_error *);
 /* temp file, write, fsync, rename, fsync(dir); every step checked. */

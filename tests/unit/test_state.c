@@ -179,6 +179,21 @@ test_atomic_leftovers(void **unused)
 			n++;
 	closedir(d);
 	assert_int_equal(n, 1);
+	/* A writer killed before its rename leaves NAME.json.XXXXXX; the
+	 * next load (under the lock) removes it, and nothing else. */
+	put("p.json.Ab12Cd", "{", 1);
+	put("p.json.corrupt-20261122T053001Z", "{", 1);
+	put("other.json.Ab12Cd", "{", 1);
+	assert_int_equal(state_load(dir, "p", &st, &err), STATE_LOAD_OK);
+	state_clear(&st);
+	n = 0;
+	d = opendir(dir);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	assert_int_equal(n, 3);
+	assert_int_equal(access("/nonexistent", F_OK), -1);
 	/* A directory that does not exist is an error naming it. */
 	assert_int_equal(state_save("/nonexistent-dir", "p", &st, &err), -1);
 	assert_non_null(strstr(err.msg, "/nonexistent-dir"));
