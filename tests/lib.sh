@@ -36,6 +36,7 @@ require_servers() {
 	[ "$(id -u)" = 0 ] || why="not root"
 	command -v postfix >/dev/null || why="postfix is not installed"
 	command -v jq >/dev/null || why="jq is not installed"
+	command -v valgrind >/dev/null || why="valgrind is not installed"
 	if [ -n "$why" ]; then
 		if [ "${MAILCANARY_REQUIRE_INTEGRATION:-0}" = 1 ]; then
 			echo "Bail out! $why"; exit 1

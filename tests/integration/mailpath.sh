@@ -55,6 +55,18 @@ run --probe healthy "${route[@]}" --no-send --output json
 check "healthy: JSON output parses" jqt '.verdict == "OK" and .counters.delivered == 1' <<<"$OUT"
 check "healthy: JSON perfdata" jqt '[.perfdata[].label] | index("latency") != null' <<<"$OUT"
 
+# ---- memory: a whole cycle (find, delete, send) under valgrind ----
+run --probe vg "${route[@]}"
+sleep $((DELAY + 2))
+vlog=$(mktemp); CLEANUP+=("rm -f $vlog")
+valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=99 --log-file="$vlog" "$PLUGIN" --probe vg "${route[@]}" \
+    >/dev/null 2>&1 && vrc=0 || vrc=$?
+check "valgrind: a full cycle has no memory error or leak (rc $vrc)" \
+    bash -c "[ $vrc != 99 ] && ! grep -q . '$vlog'"
+[ -s "$vlog" ] && diag "$(head -20 "$vlog")"
+check "valgrind: and it found the canary" jqt '.counters.delivered == 1 and .counters.sent == 2' "$STATE/vg.json"
+
 # ---- foreign mail: never counted, never deleted ----
 tok=$(jq -r '.canaries[0].token' "$STATE/healthy.json")
 forged="${tok%??}00"

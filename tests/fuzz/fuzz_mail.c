@@ -1,0 +1,43 @@
+/*
+ * fuzz_mail.c - libFuzzer target for every parser of mail and server
+ * replies in scanning: header blocks, Received: chains, RFC 5322 and IMAP
+ * dates, tokens, IMAP STATUS/SEARCH replies, SMTP queue ids.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailbox.h"
+#include "message.h"
+#include "submit.h"
+#include "token.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	static struct headers h;
+	struct received_chain rc;
+	unsigned long a, b, uids[16];
+	char tok[TOKEN_MAX], qid[64], *s;
+	time_t t;
+
+	if (headers_parse((const char *)data, len, &h, NULL) == 0) {
+		received_parse(&h, &rc);
+		headers_free(&h);
+	}
+	/* The string parsers take NUL-terminated input. */
+	if ((s = malloc(len + 1)) == NULL)
+		return 0;
+	memcpy(s, data, len);
+	s[len] = '\0';
+	(void)date_parse_rfc5322(s, &t);
+	(void)date_parse_imap(s, &t);
+	(void)token_find(s, strlen(s), tok);
+	(void)mailbox_parse_status(s, &a, &b);
+	(void)mailbox_parse_search(s, uids, 16);
+	submit_queue_id(s, qid, sizeof(qid));
+	free(s);
+	return 0;
+}
