@@ -92,19 +92,25 @@ reply_code(const char *diag)
 {
 	const char *p = diag;
 
+	int pass;
+
 	if (diag == NULL)
 		return 0;
-	/* "smtp; 450 ...", "smtp;450 ...", "#550 ...", "450-..." */
-	if ((p = strchr(diag, ';')) != NULL)
-		p++;
-	else
-		p = diag;
-	while (*p == ' ' || *p == '\t' || *p == '#' || *p == '\'')
-		p++;
-	if ((p[0] == '2' || p[0] == '4' || p[0] == '5') &&
-	    isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-	    (p[3] == ' ' || p[3] == '-' || p[3] == '\0'))
-		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	/* "450 ...", "#550 ...", then after the type: "smtp; 450 ..." */
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1 && (p = strchr(diag, ';')) == NULL)
+			break;
+		if (pass == 1)
+			p++;
+		while (*p == ' ' || *p == '\t' || *p == '#' || *p == '\'')
+			p++;
+		if ((p[0] == '2' || p[0] == '4' || p[0] == '5') &&
+		    isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) &&
+		    (p[3] == ' ' || p[3] == '-' || p[3] == '\0'))
+			return (p[0] - '0') * 100 + (p[1] - '0') * 10 +
+			    (p[2] - '0');
+	}
 	return 0;
 }
 
@@ -558,12 +564,30 @@ squeeze(char *s)
 static void
 rcpt_from_diag(struct ndr_rcpt *rc, const char *action)
 {
+	static const char *const unknown_user[] = { "not listed in",
+	    "user unknown", "unknown user", "no such user",
+	    "does not exist", NULL };
 	char st[16];
+	size_t i;
 
 	set(&rc->action, action);
 	if (rc->status == NULL && rc->diagnostic_code != NULL &&
 	    find_status(rc->diagnostic_code, st) == 0)
 		set(&rc->status, st);
+	/*
+	 * Reports without any code (Lotus Domino's "not listed in Domino
+	 * Directory"): a failure naming an unknown user is RFC 3463's
+	 * 5.1.1 "bad destination mailbox address", and nothing else is
+	 * inferred.
+	 */
+	if (rc->status == NULL && strcmp(action, "failed") == 0 &&
+	    rc->diagnostic_code != NULL &&
+	    reply_code(rc->diagnostic_code) == 0)
+		for (i = 0; unknown_user[i]; i++)
+			if (strcasestr(rc->diagnostic_code, unknown_user[i])) {
+				set(&rc->status, "5.1.1");
+				break;
+			}
 }
 
 /* Exchange 2000/2003: "rcpt on date\n    #4.7.1 smtp;450 4.7.1 <x>..." */
