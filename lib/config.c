@@ -54,6 +54,9 @@ static const struct setting settings[] = {
 	S(mailbox_starttls,	T_STARTTLS,	"required",	0, 0),
 	S(mailbox_user,		T_STRING,	NULL,		0, 0),
 	S(mailbox_password_file, T_PATH,	NULL,		0, 0),
+	S(bounce_mailbox,	T_URL_MAILBOX,	NULL,		0, 0),
+	S(bounce_user,		T_STRING,	NULL,		0, 0),
+	S(bounce_password_file,	T_PATH,		NULL,		0, 0),
 	S(ca_file,		T_PATH,		NULL,		0, 0),
 	S(insecure,		T_BOOL,		"off",		0, 0),
 	S(state_dir,		T_PATH,		CONFIG_DEFAULT_STATEDIR, 0, 0),
@@ -336,8 +339,12 @@ config_clear(struct config *cfg)
 	if (cfg->mailbox_password)
 		OPENSSL_cleanse(cfg->mailbox_password,
 		    strlen(cfg->mailbox_password));
+	if (cfg->bounce_password)
+		OPENSSL_cleanse(cfg->bounce_password,
+		    strlen(cfg->bounce_password));
 	free(cfg->smtp_password);
 	free(cfg->mailbox_password);
+	free(cfg->bounce_password);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -534,6 +541,13 @@ config_finish(struct config *cfg, struct mc_error *err)
 	if (load_password(cfg->mailbox_password_file,
 	    "MAILCANARY_MAILBOX_PASSWORD", &cfg->mailbox_password, err) == -1)
 		return -1;
+	if (cfg->bounce_user == NULL && cfg->bounce_password_file != NULL)
+		return error_set(err, "bounce_password_file without "
+		    "bounce_user");
+	if (cfg->bounce_mailbox != NULL && load_password(
+	    cfg->bounce_password_file, "MAILCANARY_BOUNCE_PASSWORD",
+	    &cfg->bounce_password, err) == -1)
+		return -1;
 
 	if (cfg->probe != NULL) {
 		snprintf(cfg->name, sizeof(cfg->name), "%s", cfg->probe);
@@ -596,7 +610,9 @@ config_dump(const struct config *cfg, FILE *fp)
 		}
 		fputc('\n', fp);
 	}
-	fprintf(fp, "# smtp password: %s\n# mailbox password: %s\n",
+	fprintf(fp, "# smtp password: %s\n# mailbox password: %s\n"
+	    "# bounce mailbox password: %s\n",
 	    cfg->smtp_password ? "set" : "not set",
-	    cfg->mailbox_password ? "set" : "not set");
+	    cfg->mailbox_password ? "set" : "not set",
+	    cfg->bounce_password ? "set" : "not set");
 }

@@ -39,6 +39,9 @@ struct config {
 	int		 mailbox_starttls;
 	char		*mailbox_user;
 	char		*mailbox_password_file;
+	char		*bounce_mailbox;	/* where bounces to `from` land */
+	char		*bounce_user;
+	char		*bounce_password_file;
 	char		*ca_file;
 	int		 insecure;
 	char		*state_dir;
@@ -55,6 +58,7 @@ struct config {
 	/* Derived by config_finish(). */
 	char		*smtp_password;		/* from file or environment */
 	char		*mailbox_password;
+	char		*bounce_password;
 	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
 };
 

@@ -30,6 +30,8 @@
 
 struct mailbox {
 	const struct config	*cfg;
+	const char		*url;
+	int			 whole;	/* whole messages, every new one */
 	CURL			*h;
 	struct net_trace	 t;
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -71,7 +73,8 @@ mailbox_close(struct mailbox *mb)
 }
 
 struct mailbox *
-mailbox_open(const struct config *cfg, struct mc_error *err)
+mailbox_open(const struct config *cfg, const char *url, const char *user,
+    const char *password, int whole, struct mc_error *err)
 {
 	struct mailbox *mb;
 	CURLU *u = NULL;
@@ -84,20 +87,21 @@ mailbox_open(const struct config *cfg, struct mc_error *err)
 		return NULL;
 	}
 	mb->cfg = cfg;
+	mb->url = url;
+	mb->whole = whole;
 	buf_init(&mb->out, MAILBOX_REPLY_MAX);
-	mb->pop3 = strncasecmp(cfg->mailbox, "pop3", 4) == 0;
+	mb->pop3 = strncasecmp(url, "pop3", 4) == 0;
 	mb->t.proto = mb->pop3 ? NET_POP3 : NET_IMAP;
-	net_hostport(cfg->mailbox, mb->t.host, sizeof(mb->t.host));
+	net_hostport(url, mb->t.host, sizeof(mb->t.host));
 	if ((u = curl_url()) == NULL ||
-	    curl_url_set(u, CURLUPART_URL, cfg->mailbox, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
 	    CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) !=
 	    CURLUE_OK) {
-		error_set(err, "mailbox URL '%s' cannot be parsed",
-		    cfg->mailbox);
+		error_set(err, "mailbox URL '%s' cannot be parsed", url);
 		goto fail;
 	}
 	if (asprintf(&mb->base, "%s://%s:%s/", scheme, host, port) == -1) {
@@ -128,8 +132,7 @@ mailbox_open(const struct config *cfg, struct mc_error *err)
 		}
 		curl_free(esc);
 	} else if (path[0] != '\0' && strcmp(path, "/") != 0) {
-		error_set(err, "a POP3 mailbox URL has no folder: '%s'",
-		    cfg->mailbox);
+		error_set(err, "a POP3 mailbox URL has no folder: '%s'", url);
 		goto fail;
 	}
 	if ((mb->h = curl_easy_init()) == NULL) {
@@ -139,8 +142,7 @@ mailbox_open(const struct config *cfg, struct mc_error *err)
 	tls = (strcasecmp(scheme, "imaps") == 0 ||
 	    strcasecmp(scheme, "pop3s") == 0) ? STARTTLS_NEVER :
 	    cfg->mailbox_starttls;
-	net_setup(mb->h, cfg, tls, cfg->mailbox_user, cfg->mailbox_password,
-	    &mb->t, mb->errbuf);
+	net_setup(mb->h, cfg, tls, user, password, &mb->t, mb->errbuf);
 	curl_easy_setopt(mb->h, CURLOPT_PROTOCOLS_STR,
 	    mb->pop3 ? "pop3,pop3s" : "imap,imaps");
 	curl_easy_setopt(mb->h, CURLOPT_WRITEFUNCTION, mailbox_write);
@@ -268,7 +270,7 @@ ulong_cmp(const void *a, const void *b)
 
 /* Searches UIDs lo..top for this probe's canaries; moves the cursor. */
 static int
-imap_scan_range(struct mailbox *mb, struct state *st, const char *probe,
+imap_scan_range(struct mailbox *mb, struct cursor *cur, const char *probe,
     unsigned long lo, unsigned long top, unsigned long *uids, mailbox_cb cb,
     void *arg, struct mc_error *err)
 {
@@ -277,8 +279,11 @@ imap_scan_range(struct mailbox *mb, struct state *st, const char *probe,
 	time_t arrived;
 	int rc = -1;
 
-	snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lu:%lu HEADER "
-	    "X-Mailcanary-Probe \"%s\"", lo, top, probe);
+	if (mb->whole)
+		snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lu:%lu", lo, top);
+	else
+		snprintf(cmd, sizeof(cmd), "UID SEARCH UID %lu:%lu HEADER "
+		    "X-Mailcanary-Probe \"%s\"", lo, top, probe);
 	if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
 		return -1;
 	n = mailbox_parse_search(mb->out.data ? mb->out.data : "", uids,
@@ -293,8 +298,8 @@ imap_scan_range(struct mailbox *mb, struct state *st, const char *probe,
 			continue;
 		if (i == MAILBOX_FETCH_MAX - 1)
 			top = uids[i];	/* the rest waits for the next run */
-		snprintf(cmd, sizeof(cmd), "UID FETCH %lu (UID INTERNALDATE)",
-		    uids[i]);
+		snprintf(cmd, sizeof(cmd), "UID FETCH %lu (UID INTERNALDATE "
+		    "RFC822.SIZE)", uids[i]);
 		if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
 			goto out;
 		arrived = 0;
@@ -311,9 +316,23 @@ imap_scan_range(struct mailbox *mb, struct state *st, const char *probe,
 			if (date_parse_imap(date, &arrived) == -1)
 				arrived = 0;
 		}
+		if (mb->whole) {
+			unsigned long size = 0;
+			const char *sz = mb->out.data ?
+			    strstr(mb->out.data, "RFC822.SIZE ") : NULL;
+
+			/* Never fetch what the parser would refuse anyway. */
+			if (sz == NULL || (size = strtoul(sz + 12, NULL,
+			    10)) > MAILBOX_WHOLE_MAX) {
+				log_info("UID %lu: %lu bytes, not fetched",
+				    uids[i], size);
+				continue;
+			}
+		}
 		free(url);
-		if (asprintf(&url, "%s;UID=%lu;SECTION=HEADER",
-		    mb->folder_url, uids[i]) == -1) {
+		if (asprintf(&url, mb->whole ? "%s;UID=%lu" :
+		    "%s;UID=%lu;SECTION=HEADER", mb->folder_url,
+		    uids[i]) == -1) {
 			url = NULL;
 			error_set(err, "out of memory");
 			goto out;
@@ -324,7 +343,7 @@ imap_scan_range(struct mailbox *mb, struct state *st, const char *probe,
 		cb(arg, refbuf, arrived, mb->out.data ? mb->out.data : "",
 		    mb->out.len);
 	}
-	st->last_uid = top;
+	cur->last_uid = top;
 	rc = 0;
 out:
 	free(url);
@@ -332,7 +351,7 @@ out:
 }
 
 static int
-imap_scan(struct mailbox *mb, struct state *st, const char *probe,
+imap_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
     mailbox_cb cb, void *arg, struct mc_error *err)
 {
 	unsigned long uidvalidity, uidnext, hi, *uids = NULL;
@@ -347,15 +366,15 @@ imap_scan(struct mailbox *mb, struct state *st, const char *probe,
 	    &uidvalidity, &uidnext) == -1)
 		return error_set(err, "IMAP %s: no usable STATUS reply for "
 		    "%s", mb->t.host, mb->folder);
-	if (uidvalidity != st->uidvalidity) {
+	if (uidvalidity != cur->uidvalidity) {
 		/* RFC 3501 2.3.1.1: old UIDs mean nothing now; rescan. */
-		if (st->uidvalidity != 0)
+		if (cur->uidvalidity != 0)
 			log_info("UIDVALIDITY of %s changed; rescanning",
 			    mb->folder);
-		st->uidvalidity = uidvalidity;
-		st->last_uid = 0;
-		while (st->npending > 0)
-			free(st->pending[--st->npending]);
+		cur->uidvalidity = uidvalidity;
+		cur->last_uid = 0;
+		while (cur->npending > 0)
+			free(cur->pending[--cur->npending]);
 	}
 	hi = uidnext - 1;
 	if ((uids = calloc(MAILBOX_FETCH_MAX, sizeof(*uids))) == NULL)
@@ -365,18 +384,18 @@ imap_scan(struct mailbox *mb, struct state *st, const char *probe,
 	 * a first scan of a huge mailbox spreads over runs instead of
 	 * timing out again and again without progress.
 	 */
-	while (st->last_uid < hi) {
-		unsigned long lo = st->last_uid + 1, top = hi;
+	while (cur->last_uid < hi) {
+		unsigned long lo = cur->last_uid + 1, top = hi;
 
 		if (top - lo >= MAILBOX_SEARCH_CHUNK)
 			top = lo + MAILBOX_SEARCH_CHUNK - 1;
-		if (imap_scan_range(mb, st, probe, lo, top, uids, cb, arg,
+		if (imap_scan_range(mb, cur, probe, lo, top, uids, cb, arg,
 		    err) == -1)
 			goto out;
-		if (st->last_uid < hi &&
+		if (cur->last_uid < hi &&
 		    deadline_left_ms() < deadline_budget() * 500) {
 			log_info("%s: scanned up to UID %lu of %lu; the rest "
-			    "next run", mb->folder, st->last_uid, hi);
+			    "next run", mb->folder, cur->last_uid, hi);
 			break;
 		}
 	}
@@ -432,7 +451,7 @@ bad:
 }
 
 static int
-pop3_scan(struct mailbox *mb, struct state *st, mailbox_cb cb, void *arg,
+pop3_scan(struct mailbox *mb, struct cursor *cur, mailbox_cb cb, void *arg,
     struct mc_error *err)
 {
 	struct uidl *list = NULL;
@@ -455,19 +474,20 @@ pop3_scan(struct mailbox *mb, struct state *st, mailbox_cb cb, void *arg,
 		    STATE_SEEN_MAX);
 		goto out;
 	}
-	qsort(st->seen, st->nseen, sizeof(char *), str_cmp);
+	qsort(cur->seen, cur->nseen, sizeof(char *), str_cmp);
 	if ((seen = calloc((size_t)n + 1, sizeof(char *))) == NULL) {
 		error_set(err, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < (size_t)n; i++) {
 		key = list[i].uidl;
-		if (bsearch(&key, st->seen, st->nseen, sizeof(char *),
+		if (bsearch(&key, cur->seen, cur->nseen, sizeof(char *),
 		    str_cmp) == NULL) {
 			if (fetched >= MAILBOX_FETCH_MAX)
 				continue;	/* examined next run */
 			fetched++;
-			snprintf(cmd, sizeof(cmd), "TOP %lu 0", list[i].num);
+			snprintf(cmd, sizeof(cmd), mb->whole ? "RETR %lu" :
+			    "TOP %lu 0", list[i].num);
 			if (mailbox_request(mb, mb->base, cmd, 0, err) == -1)
 				goto out;
 			arrived = 0;
@@ -498,11 +518,11 @@ pop3_scan(struct mailbox *mb, struct state *st, mailbox_cb cb, void *arg,
 		nseen++;
 	}
 	/* Replace the seen set: UIDLs that left the mailbox drop out. */
-	for (i = 0; i < st->nseen; i++)
-		free(st->seen[i]);
-	free(st->seen);
-	st->seen = seen;
-	st->nseen = nseen;
+	for (i = 0; i < cur->nseen; i++)
+		free(cur->seen[i]);
+	free(cur->seen);
+	cur->seen = seen;
+	cur->nseen = nseen;
 	seen = NULL;
 	rc = 0;
 out:
@@ -517,36 +537,27 @@ out:
 }
 
 int
-mailbox_scan(struct mailbox *mb, struct state *st, const char *probe,
+mailbox_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
     mailbox_cb cb, void *arg, struct mc_error *err)
 {
-	size_t i;
-
 	/* A cursor belongs to one mailbox; another URL starts afresh. */
-	if (st->mailbox == NULL || strcmp(st->mailbox, mb->cfg->mailbox)) {
-		state_set_str(&st->mailbox, mb->cfg->mailbox);
-		st->uidvalidity = st->last_uid = 0;
-		for (i = 0; i < st->nseen; i++)
-			free(st->seen[i]);
-		free(st->seen);
-		st->seen = NULL;
-		st->nseen = 0;
-		while (st->npending > 0)
-			free(st->pending[--st->npending]);
+	if (cur->url == NULL || strcmp(cur->url, mb->url) != 0) {
+		cursor_reset(cur, 0);
+		state_set_str(&cur->url, mb->url);
 	}
-	return mb->pop3 ? pop3_scan(mb, st, cb, arg, err) :
-	    imap_scan(mb, st, probe, cb, arg, err);
+	return mb->pop3 ? pop3_scan(mb, cur, cb, arg, err) :
+	    imap_scan(mb, cur, probe, cb, arg, err);
 }
 
 static void
-pending_remove(struct state *st, size_t idx)
+pending_remove(struct cursor *cur, size_t idx)
 {
-	free(st->pending[idx]);
-	st->pending[idx] = st->pending[--st->npending];
+	free(cur->pending[idx]);
+	cur->pending[idx] = cur->pending[--cur->npending];
 }
 
 int
-mailbox_delete(struct mailbox *mb, struct state *st, struct mc_error *err)
+mailbox_delete(struct mailbox *mb, struct cursor *cur, struct mc_error *err)
 {
 	struct buf set;
 	struct uidl *list = NULL;
@@ -554,12 +565,12 @@ mailbox_delete(struct mailbox *mb, struct state *st, struct mc_error *err)
 	size_t i, k;
 	long n;
 
-	if (st->npending == 0)
+	if (cur->npending == 0)
 		return 0;
 	if (!mb->pop3) {
 		buf_init(&set, 1024 * 1024);
-		for (i = 0; i < st->npending; i++)
-			buf_addf(&set, "%s%s", i ? "," : "", st->pending[i]);
+		for (i = 0; i < cur->npending; i++)
+			buf_addf(&set, "%s%s", i ? "," : "", cur->pending[i]);
 		if (set.overflow) {
 			buf_free(&set);
 			return error_set(err, "too many messages to delete");
@@ -581,8 +592,8 @@ mailbox_delete(struct mailbox *mb, struct state *st, struct mc_error *err)
 		}
 		free(listing);
 		buf_free(&set);
-		while (st->npending > 0)
-			pending_remove(st, st->npending - 1);
+		while (cur->npending > 0)
+			pending_remove(cur, cur->npending - 1);
 		return 0;
 	}
 	if (mailbox_request(mb, mb->base, "UIDL", 0, err) == -1)
@@ -594,12 +605,12 @@ mailbox_delete(struct mailbox *mb, struct state *st, struct mc_error *err)
 		return error_set(err, "POP3 %s: unreadable UIDL reply",
 		    mb->t.host);
 	}
-	for (i = 0; i < st->npending;) {
+	for (i = 0; i < cur->npending;) {
 		for (k = 0; k < (size_t)n; k++)
-			if (strcmp(list[k].uidl, st->pending[i]) == 0)
+			if (strcmp(list[k].uidl, cur->pending[i]) == 0)
 				break;
 		if (k == (size_t)n) {		/* already gone */
-			pending_remove(st, i);
+			pending_remove(cur, i);
 			continue;
 		}
 		snprintf(cmd, sizeof(cmd), "DELE %lu", list[k].num);
@@ -608,7 +619,7 @@ mailbox_delete(struct mailbox *mb, struct state *st, struct mc_error *err)
 			free(listing);
 			return -1;
 		}
-		pending_remove(st, i);
+		pending_remove(cur, i);
 	}
 	free(list);
 	free(listing);

@@ -14,7 +14,8 @@
 #include "error.h"
 #include "state.h"
 
-#define MAILBOX_FETCH_MAX	2000	/* header fetches in one run */
+#define MAILBOX_FETCH_MAX	2000	/* message fetches in one run */
+#define MAILBOX_WHOLE_MAX	(10 * 1024 * 1024)	/* larger: skipped */
 
 struct mailbox;
 
@@ -25,15 +26,22 @@ struct mailbox;
 typedef void (*mailbox_cb)(void *arg, const char *ref, time_t arrived,
     const char *hdr, size_t len);
 
-struct mailbox *mailbox_open(const struct config *, struct mc_error *);
 /*
- * Reads what is new since the cursor in st, calls cb for candidates, and
- * advances the cursor only when the whole scan succeeded.
+ * Prepares a scan of url (no I/O yet). whole: hand every new message to
+ * the callback in full (bounces); otherwise only messages carrying
+ * X-Mailcanary-Probe, headers only (canaries).
  */
-int	mailbox_scan(struct mailbox *, struct state *, const char *probe,
+struct mailbox *mailbox_open(const struct config *, const char *url,
+	    const char *user, const char *password, int whole,
+	    struct mc_error *);
+/*
+ * Reads what is new since the cursor, calls cb for candidates, and
+ * advances the cursor only past what was fully handled.
+ */
+int	mailbox_scan(struct mailbox *, struct cursor *, const char *probe,
 	    mailbox_cb, void *, struct mc_error *);
-/* Deletes st->pending; what was deleted leaves the list. */
-int	mailbox_delete(struct mailbox *, struct state *, struct mc_error *);
+/* Deletes cur->pending; what was deleted leaves the list. */
+int	mailbox_delete(struct mailbox *, struct cursor *, struct mc_error *);
 struct mailbox *mailbox_close(struct mailbox *);
 
 /* Parsers of server replies, exposed for unit tests. */

@@ -125,9 +125,11 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		return;
 	case CANARY_BOUNCED:
 		clean(c->bounce_status, d1, sizeof(d1));
-		clean(c->bounce_diag, err, sizeof(err));
-		snprintf(out, outlen, "#%lu sent %s, BOUNCED %s %s", c->seq,
-		    sent, d1, err);
+		clean(c->bounce_diag, err, 200);
+		snprintf(out, outlen, "#%lu sent %s, %s %s %s", c->seq, sent,
+		    c->bounce_class && strcmp(c->bounce_class,
+		    "transient_as_permanent") == 0 ? "BOGUS NDR" : "BOUNCED",
+		    d1, err);
 		return;
 	case CANARY_SUBMIT_FAILED:
 		clean(c->error, err, sizeof(err));
@@ -189,13 +191,37 @@ output_reason(const struct state *st, const struct reason *r,
 		    d1);
 		return;
 	case REASON_BOUNCED:
-	case REASON_BOGUS_BOUNCE:
-		clean(c->bounce_status, d1, sizeof(d1));
-		clean(c->bounce_diag, txt, sizeof(txt));
-		snprintf(out, outlen, "%s for #%lu: %s %s",
-		    r->code == REASON_BOGUS_BOUNCE ? "bogus NDR" :
-		    "canary bounced", c->seq, d1, txt);
+	case REASON_BOGUS_BOUNCE: {
+		char rmta[140], remote[140];
+		const char *reply = c->bounce_diag ? c->bounce_diag : "";
+		const char *semi = strchr(reply, ';');
+
+		/* "smtp; 450 4.2.0 ..." -> the reply itself. */
+		if (semi != NULL && semi - reply < 12)
+			reply = semi + 1;
+		while (*reply == ' ')
+			reply++;
+		clean(reply, txt, 200);
+		clean(c->bounce_reporting_mta, rmta, sizeof(rmta));
+		clean(c->bounce_remote_mta, remote, sizeof(remote));
+		clean(c->bounce_status, d2, sizeof(d2));
+		output_duration(c->bounced_at - (c->submitted_at > 0 ?
+		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		if (r->code == REASON_BOGUS_BOUNCE)
+			snprintf(out, outlen, "bogus NDR for #%lu: %s turned a "
+			    "temporary \"%s\"%s%s into a permanent failure %s "
+			    "after submission; the sending server gave up "
+			    "instead of retrying", c->seq, rmta[0] ? rmta :
+			    "the sending server", txt, remote[0] ? " from " :
+			    "", remote, d1);
+		else
+			snprintf(out, outlen, "canary #%lu bounced: %s%s%s "
+			    "rejected it permanently with \"%s\" (status %s)",
+			    c->seq, remote[0] ? remote : "the next hop",
+			    rmta[0] ? ", reported by " : "", rmta, txt,
+			    d2[0] ? d2 : "?");
 		return;
+	}
 	case REASON_SUBMIT_FAILED:
 		clean(c->error, txt, sizeof(txt));
 		snprintf(out, outlen, "cannot submit canary #%lu: %s", c->seq,
@@ -209,8 +235,12 @@ output_reason(const struct state *st, const struct reason *r,
 		    qid[0] ? ")" : "", d1);
 		return;
 	case REASON_DELAYED:
-		snprintf(out, outlen, "delay notice for canary #%lu: it sits "
-		    "in a queue on the way", c->seq);
+		clean(c->bounce_reporting_mta, via, sizeof(via));
+		clean(c->bounce_diag, txt, 200);
+		snprintf(out, outlen, "delay notice for canary #%lu%s%s: it "
+		    "sits in a queue on the way%s%s%s", c->seq,
+		    via[0] ? " from " : "", via, txt[0] ? " (\"" : "", txt,
+		    txt[0] ? "\")" : "");
 		return;
 	default:
 		clean(r->detail, out, outlen);
@@ -239,6 +269,12 @@ output_perfdata(const struct state *st, const struct verdict *v,
 	perf_add(p, "late", (double)st->count.late, "c", NULL, NULL, 0, 0);
 	perf_add(p, "submit_failed", (double)st->count.submit_failed, "c",
 	    NULL, NULL, 0, 0);
+	perf_add(p, "bounced", (double)st->count.bounced, "c", NULL, NULL, 0,
+	    0);
+	perf_add(p, "bogus_ndr", (double)st->count.bogus_ndr, "c", NULL, NULL,
+	    0, 0);
+	perf_add(p, "delayed_dsn", (double)st->count.delayed_dsn, "c", NULL,
+	    NULL, 0, 0);
 	if (d != NULL && d->greylisted && d->greylist_delay >= 0)
 		perf_add(p, "greylist_delay", (double)d->greylist_delay, "s",
 		    NULL, NULL, 0, 0);
@@ -314,7 +350,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	static const char *const codes[] = { "delivered", "pending", "none",
 	    "slow", "late", "hidden", "bounced", "bogus_bounce",
 	    "submit_failed", "overdue", "delayed", "mailbox_failed",
-	    "state_reset", "internal" };
+	    "state_reset", "unparseable_bounce", "internal" };
 
 	json_object_set_new(root, "probe", json_string(cfg->name));
 	json_object_set_new(root, "verdict",
@@ -353,13 +389,16 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	}
 	json_object_set_new(root, "perfdata", a);
 	json_object_set_new(root, "counters", json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "sent", (json_int_t)st->count.sent,
 	    "delivered", (json_int_t)st->count.delivered,
 	    "bounced", (json_int_t)st->count.bounced,
 	    "hidden", (json_int_t)st->count.hidden,
 	    "late", (json_int_t)st->count.late,
-	    "submit_failed", (json_int_t)st->count.submit_failed));
+	    "submit_failed", (json_int_t)st->count.submit_failed,
+	    "bogus_ndr", (json_int_t)st->count.bogus_ndr,
+	    "delayed_dsn", (json_int_t)st->count.delayed_dsn,
+	    "unparseable_bounces", (json_int_t)st->count.unparseable));
 	json_object_set_new(root, "inflight", json_integer(
 	    (json_int_t)v->inflight));
 	a = json_array();

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "message.h"
+#include "ndr.h"
 #include "net.h"
 #include "probe.h"
 #include "submit.h"
@@ -27,6 +28,7 @@ struct scan_ctx {
 	const struct token_key	*key;
 	double			 now;
 	size_t			 found;
+	struct verdict		*runerr;	/* news of this run */
 };
 
 static void
@@ -104,10 +106,118 @@ scan_found(void *arg, const char *ref, time_t arrived, const char *hdr,
 	}
 	/* Ours (verified), so it may go, even if its record is gone. */
 	if (!ctx->cfg->keep)
-		state_add_pending(ctx->st, ref);
+		cursor_add_pending(&ctx->st->mbox, ref);
 out:
 	headers_free(hs);
 	free(hs);
+}
+
+static void
+record_bounce(struct canary *c, const struct ndr_report *rep,
+    const struct ndr_rcpt *rc, time_t arrived, double now)
+{
+	state_set_str(&c->bounce_class, ndr_class_name(rc->class));
+	state_set_str(&c->bounce_status, rc->status);
+	state_set_str(&c->bounce_diag, rc->diagnostic_code);
+	state_set_str(&c->bounce_reporting_mta, rep->reporting_mta);
+	state_set_str(&c->bounce_remote_mta, rc->remote_mta);
+	c->bounced_at = arrived > 0 ? (double)arrived : now;
+}
+
+/* The recipient of a report that is this canary's, else the first. */
+static const struct ndr_rcpt *
+report_rcpt(const struct ndr_report *rep, const char *token)
+{
+	size_t i;
+
+	for (i = 0; i < rep->nrcpt; i++)
+		if ((rep->rcpt[i].final_recipient &&
+		    strstr(rep->rcpt[i].final_recipient, token)) ||
+		    (rep->rcpt[i].original_recipient &&
+		    strstr(rep->rcpt[i].original_recipient, token)))
+			return &rep->rcpt[i];
+	return rep->nrcpt ? &rep->rcpt[0] : NULL;
+}
+
+/*
+ * A new message in the bounce mailbox. Only a report that carries one of
+ * this probe's verified tokens changes a canary or is deleted; mail that
+ * is not a bounce is left alone; an unreadable bounce is counted,
+ * reported and kept for a person to read.
+ */
+static void
+bounce_found(void *arg, const char *ref, time_t arrived, const char *msg,
+    size_t len)
+{
+	struct scan_ctx *ctx = arg;
+	struct ndr_report rep;
+	struct mc_error err;
+	const struct ndr_rcpt *rc;
+	struct canary *c = NULL;
+	char note[400], subj[120], from[120];
+
+	if (ndr_parse(msg, len, &rep, &err) == -1) {
+		ctx->st->count.unparseable++;
+		snprintf(note, sizeof(note), "unreadable message %s in the "
+		    "bounce mailbox: %s", ref, err.msg);
+		verdict_add(ctx->runerr, MC_WARNING, REASON_UNPARSEABLE, -1,
+		    note);
+		return;
+	}
+	if (rep.class == NDR_NOT_BOUNCE)
+		goto out;
+	if (rep.token[0] && token_verify(ctx->key, ctx->cfg->name, rep.token,
+	    NULL, NULL) == 0)
+		c = state_find_token(ctx->st, rep.token);
+	else if (rep.token[0])
+		goto out;		/* another probe's, or forged */
+	if (rep.class == NDR_UNPARSEABLE) {
+		ctx->st->count.unparseable++;
+		snprintf(subj, sizeof(subj), "%s", rep.subject ? rep.subject :
+		    "");
+		snprintf(from, sizeof(from), "%s", rep.from ? rep.from : "");
+		snprintf(note, sizeof(note), "unparseable bounce%s kept in "
+		    "the bounce mailbox (Subject: %s; From: %s; %s)",
+		    c ? " for one of our canaries" : "", subj, from,
+		    rep.error ? rep.error : "no details");
+		verdict_add(ctx->runerr, MC_WARNING, REASON_UNPARSEABLE, -1,
+		    note);
+		goto out;
+	}
+	if (c == NULL)
+		goto out;		/* not tied to a canary we know */
+	rc = report_rcpt(&rep, rep.token);
+	switch (rc ? rc->class : NDR_UNPARSEABLE) {
+	case NDR_PERMANENT:
+	case NDR_BOGUS:
+		if (c->status == CANARY_IN_FLIGHT ||
+		    c->status == CANARY_HIDDEN) {
+			c->status = CANARY_BOUNCED;
+			c->resolved_at = ctx->now;
+			record_bounce(c, &rep, rc, arrived, ctx->now);
+			ctx->st->count.bounced++;
+			if (rc->class == NDR_BOGUS)
+				ctx->st->count.bogus_ndr++;
+			ctx->found++;
+		}
+		break;
+	case NDR_DELAYED:
+		if (c->status == CANARY_IN_FLIGHT) {
+			c->delayed = 1;
+			record_bounce(c, &rep, rc, arrived, ctx->now);
+		}
+		ctx->st->count.delayed_dsn++;
+		break;
+	default:
+		log_info("canary #%lu: %s notice from %s", c->seq,
+		    ndr_class_name(rc ? rc->class : NDR_UNPARSEABLE),
+		    rep.reporting_mta ? rep.reporting_mta : "?");
+		break;
+	}
+	if (!ctx->cfg->keep)
+		cursor_add_pending(&ctx->st->bounce, ref);
+out:
+	ndr_report_clear(&rep);
 }
 
 static int
@@ -189,9 +299,9 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	struct token_key key;
 	struct scan_ctx ctx;
 	struct verdict runerr;
-	struct mailbox *mb = NULL;
+	struct mailbox *mb = NULL, *bmb = NULL;
 	struct mc_error e;
-	int lockfd, rc, mailbox_ok = 0;
+	int lockfd, rc, mailbox_ok = 0, bounce_ok = 0;
 	unsigned long pin;
 
 	memset(rep, 0, sizeof(*rep));
@@ -219,13 +329,28 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	ctx.st = &rep->st;
 	ctx.key = &key;
 	ctx.now = clock_wall();
-	if ((mb = mailbox_open(cfg, &e)) == NULL ||
-	    mailbox_scan(mb, &rep->st, cfg->name, scan_found, &ctx, &e) == -1) {
+	ctx.runerr = &runerr;
+	if ((mb = mailbox_open(cfg, cfg->mailbox, cfg->mailbox_user,
+	    cfg->mailbox_password, 0, &e)) == NULL ||
+	    mailbox_scan(mb, &rep->st.mbox, cfg->name, scan_found, &ctx,
+	    &e) == -1) {
 		error_prefix(&e, "cannot read the test mailbox");
 		verdict_add(&runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED, -1,
 		    e.msg);
 	} else {
 		mailbox_ok = 1;
+	}
+	if (cfg->bounce_mailbox != NULL) {
+		if ((bmb = mailbox_open(cfg, cfg->bounce_mailbox,
+		    cfg->bounce_user, cfg->bounce_password, 1, &e)) == NULL ||
+		    mailbox_scan(bmb, &rep->st.bounce, cfg->name, bounce_found,
+		    &ctx, &e) == -1) {
+			error_prefix(&e, "cannot read the bounce mailbox");
+			verdict_add(&runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED,
+			    -1, e.msg);
+		} else {
+			bounce_ok = 1;
+		}
 	}
 	rep->found = ctx.found;
 
@@ -253,9 +378,17 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	deadline_step("saving state");
 	if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1) {
 		verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
-	} else if (mailbox_ok && rep->st.npending > 0 && !deadline_expired()) {
-		if (mailbox_delete(mb, &rep->st, &e) == -1)
+	} else if ((mailbox_ok && rep->st.mbox.npending > 0) ||
+	    (bounce_ok && rep->st.bounce.npending > 0)) {
+		if (mailbox_ok && rep->st.mbox.npending > 0 &&
+		    !deadline_expired() &&
+		    mailbox_delete(mb, &rep->st.mbox, &e) == -1)
 			log_warnx("found canaries stay in the mailbox until "
+			    "the next run: %s", e.msg);
+		if (bounce_ok && rep->st.bounce.npending > 0 &&
+		    !deadline_expired() &&
+		    mailbox_delete(bmb, &rep->st.bounce, &e) == -1)
+			log_warnx("bounces stay in the bounce mailbox until "
 			    "the next run: %s", e.msg);
 		if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1)
 			verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1,
@@ -263,6 +396,7 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	}
 	deadline_step("closing the mailbox");
 	mailbox_close(mb);
+	mailbox_close(bmb);
 	state_unlock(lockfd);
 	deadline_step("printing");
 	return 0;

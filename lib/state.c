@@ -76,6 +76,8 @@ canary_clear(struct canary *c)
 	free(c->bounce_class);
 	free(c->bounce_status);
 	free(c->bounce_diag);
+	free(c->bounce_reporting_mta);
+	free(c->bounce_remote_mta);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -97,9 +99,8 @@ state_clear(struct state *st)
 	for (i = 0; i < st->n; i++)
 		canary_clear(&st->c[i]);
 	free(st->c);
-	free(st->mailbox);
-	strv_free(st->seen, st->nseen);
-	strv_free(st->pending, st->npending);
+	cursor_reset(&st->mbox, 0);
+	cursor_reset(&st->bounce, 0);
 	state_init(st);
 }
 
@@ -134,22 +135,35 @@ state_find_token(struct state *st, const char *token)
 	return NULL;
 }
 
+void
+cursor_reset(struct cursor *cur, int keep_url)
+{
+	char *url = keep_url ? cur->url : NULL;
+
+	if (!keep_url)
+		free(cur->url);
+	strv_free(cur->seen, cur->nseen);
+	strv_free(cur->pending, cur->npending);
+	memset(cur, 0, sizeof(*cur));
+	cur->url = url;
+}
+
 int
-state_add_pending(struct state *st, const char *ref)
+cursor_add_pending(struct cursor *cur, const char *ref)
 {
 	char **nv;
 	size_t i;
 
-	for (i = 0; i < st->npending; i++)
-		if (strcmp(st->pending[i], ref) == 0)
+	for (i = 0; i < cur->npending; i++)
+		if (strcmp(cur->pending[i], ref) == 0)
 			return 0;
-	if ((nv = realloc(st->pending, (st->npending + 1) *
+	if ((nv = realloc(cur->pending, (cur->npending + 1) *
 	    sizeof(*nv))) == NULL)
 		return -1;
-	st->pending = nv;
-	if ((nv[st->npending] = strdup(ref)) == NULL)
+	cur->pending = nv;
+	if ((nv[cur->npending] = strdup(ref)) == NULL)
 		return -1;
-	st->npending++;
+	cur->npending++;
 	return 0;
 }
 
@@ -303,6 +317,9 @@ canary_to_json(const struct canary *c)
 	set_str(o, "bounce_class", c->bounce_class);
 	set_str(o, "bounce_status", c->bounce_status);
 	set_str(o, "bounce_diagnostic", c->bounce_diag);
+	set_str(o, "bounce_reporting_mta", c->bounce_reporting_mta);
+	set_str(o, "bounce_remote_mta", c->bounce_remote_mta);
+	set_time(o, "bounced_at", c->bounced_at);
 	return o;
 }
 
@@ -384,7 +401,10 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	    get_str(o, "greylist_source", &c->greylist_source) == -1 ||
 	    get_str(o, "bounce_class", &c->bounce_class) == -1 ||
 	    get_str(o, "bounce_status", &c->bounce_status) == -1 ||
-	    get_str(o, "bounce_diagnostic", &c->bounce_diag) == -1)
+	    get_str(o, "bounce_diagnostic", &c->bounce_diag) == -1 ||
+	    get_str(o, "bounce_reporting_mta", &c->bounce_reporting_mta) == -1 ||
+	    get_str(o, "bounce_remote_mta", &c->bounce_remote_mta) == -1 ||
+	    get_num(o, "bounced_at", &c->bounced_at) == -1)
 		return -1;
 	c->delayed = json_is_true(json_object_get(o, "delayed"));
 	c->greylisted = json_is_true(json_object_get(o, "greylisted"));
@@ -445,9 +465,48 @@ strv_from_json(json_t *a, char ***vp, size_t *np, size_t max)
 }
 
 static int
+cursor_from_json(json_t *o, struct cursor *cur)
+{
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o) ||
+	    get_str(o, "url", &cur->url) == -1 ||
+	    get_ulong(o, "uidvalidity", &cur->uidvalidity) == -1 ||
+	    get_ulong(o, "last_uid", &cur->last_uid) == -1 ||
+	    strv_from_json(json_object_get(o, "seen"), &cur->seen,
+	    &cur->nseen, STATE_SEEN_MAX) == -1 ||
+	    strv_from_json(json_object_get(o, "pending_delete"),
+	    &cur->pending, &cur->npending, STATE_CANARIES_MAX) == -1)
+		return -1;
+	return 0;
+}
+
+static json_t *
+cursor_to_json(const struct cursor *cur)
+{
+	json_t *o = json_object(), *a;
+	size_t i;
+
+	set_str(o, "url", cur->url);
+	json_object_set_new(o, "uidvalidity", json_integer(cur->uidvalidity));
+	json_object_set_new(o, "last_uid", json_integer(cur->last_uid));
+	if (cur->nseen > 0) {
+		a = json_array();
+		for (i = 0; i < cur->nseen; i++)
+			json_array_append_new(a, json_string(cur->seen[i]));
+		json_object_set_new(o, "seen", a);
+	}
+	a = json_array();
+	for (i = 0; i < cur->npending; i++)
+		json_array_append_new(a, json_string(cur->pending[i]));
+	json_object_set_new(o, "pending_delete", a);
+	return o;
+}
+
+static int
 state_from_json(json_t *root, struct state *st, const char **why)
 {
-	json_t *v, *counts, *mbox, *a;
+	json_t *v, *counts, *a;
 	json_int_t fv;
 	size_t i;
 
@@ -475,18 +534,15 @@ state_from_json(json_t *root, struct state *st, const char **why)
 	    get_ulong(counts, "bounced", &st->count.bounced) == -1 ||
 	    get_ulong(counts, "hidden", &st->count.hidden) == -1 ||
 	    get_ulong(counts, "late", &st->count.late) == -1 ||
-	    get_ulong(counts, "submit_failed", &st->count.submit_failed) == -1))
+	    get_ulong(counts, "submit_failed", &st->count.submit_failed) == -1 ||
+	    get_ulong(counts, "bogus_ndr", &st->count.bogus_ndr) == -1 ||
+	    get_ulong(counts, "delayed_dsn", &st->count.delayed_dsn) == -1 ||
+	    get_ulong(counts, "unparseable", &st->count.unparseable) == -1))
 		return -1;
-	mbox = json_object_get(root, "mailbox");
 	*why = "bad mailbox cursor";
-	if (mbox != NULL && (!json_is_object(mbox) ||
-	    get_str(mbox, "url", &st->mailbox) == -1 ||
-	    get_ulong(mbox, "uidvalidity", &st->uidvalidity) == -1 ||
-	    get_ulong(mbox, "last_uid", &st->last_uid) == -1 ||
-	    strv_from_json(json_object_get(mbox, "seen"), &st->seen,
-	    &st->nseen, STATE_SEEN_MAX) == -1 ||
-	    strv_from_json(json_object_get(mbox, "pending_delete"),
-	    &st->pending, &st->npending, STATE_CANARIES_MAX) == -1))
+	if (cursor_from_json(json_object_get(root, "mailbox"), &st->mbox) ==
+	    -1 || cursor_from_json(json_object_get(root, "bounce_mailbox"),
+	    &st->bounce) == -1)
 		return -1;
 	a = json_object_get(root, "canaries");
 	*why = "bad canaries list";
@@ -514,36 +570,28 @@ state_from_json(json_t *root, struct state *st, const char **why)
 static json_t *
 state_to_json(const struct state *st)
 {
-	json_t *root = json_object(), *counts, *mbox, *a;
+	json_t *root = json_object(), *counts, *a;
 	size_t i;
 
 	json_object_set_new(root, "format_version",
 	    json_integer(STATE_FORMAT_VERSION));
 	json_object_set_new(root, "next_seq", json_integer(st->next_seq));
 	json_object_set_new(root, "last_sent", json_real(st->last_sent));
-	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}",
+	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	    "sent", (json_int_t)st->count.sent,
 	    "delivered", (json_int_t)st->count.delivered,
 	    "bounced", (json_int_t)st->count.bounced,
 	    "hidden", (json_int_t)st->count.hidden,
 	    "late", (json_int_t)st->count.late,
-	    "submit_failed", (json_int_t)st->count.submit_failed);
+	    "submit_failed", (json_int_t)st->count.submit_failed,
+	    "bogus_ndr", (json_int_t)st->count.bogus_ndr,
+	    "delayed_dsn", (json_int_t)st->count.delayed_dsn,
+	    "unparseable", (json_int_t)st->count.unparseable);
 	json_object_set_new(root, "counters", counts);
-	mbox = json_object();
-	set_str(mbox, "url", st->mailbox);
-	json_object_set_new(mbox, "uidvalidity", json_integer(st->uidvalidity));
-	json_object_set_new(mbox, "last_uid", json_integer(st->last_uid));
-	if (st->nseen > 0) {
-		a = json_array();
-		for (i = 0; i < st->nseen; i++)
-			json_array_append_new(a, json_string(st->seen[i]));
-		json_object_set_new(mbox, "seen", a);
-	}
-	a = json_array();
-	for (i = 0; i < st->npending; i++)
-		json_array_append_new(a, json_string(st->pending[i]));
-	json_object_set_new(mbox, "pending_delete", a);
-	json_object_set_new(root, "mailbox", mbox);
+	json_object_set_new(root, "mailbox", cursor_to_json(&st->mbox));
+	if (st->bounce.url != NULL)
+		json_object_set_new(root, "bounce_mailbox",
+		    cursor_to_json(&st->bounce));
 	a = json_array();
 	for (i = 0; i < st->n; i++)
 		json_array_append_new(a, canary_to_json(&st->c[i]));

@@ -50,9 +50,23 @@ struct canary {
 	char		*greylist_source;
 	size_t		 nhops;
 	struct hop	*hops;
-	char		*bounce_class;
+	char		*bounce_class;	/* ndr_class_name() */
 	char		*bounce_status;
 	char		*bounce_diag;
+	char		*bounce_reporting_mta;
+	char		*bounce_remote_mta;
+	double		 bounced_at;	/* when the report reached the mailbox */
+};
+
+/* Where a scan of one mailbox stands: only what is new since is read. */
+struct cursor {
+	char		*url;		/* the mailbox the cursor belongs to */
+	unsigned long	 uidvalidity;
+	unsigned long	 last_uid;
+	char		**seen;		/* POP3 UIDLs already examined */
+	size_t		 nseen;
+	char		**pending;	/* refs found and to be deleted */
+	size_t		 npending;
 };
 
 struct state {
@@ -60,16 +74,11 @@ struct state {
 	double		 last_sent;
 	struct {
 		unsigned long	sent, delivered, bounced, hidden, late,
-				submit_failed;
+				submit_failed, bogus_ndr, delayed_dsn,
+				unparseable;
 	} count;
-	/* Mailbox cursor: only what is new since is read. */
-	char		*mailbox;	/* the URL the cursor belongs to */
-	unsigned long	 uidvalidity;
-	unsigned long	 last_uid;
-	char		**seen;		/* POP3 UIDLs already examined */
-	size_t		 nseen;
-	char		**pending;	/* mailbox refs to delete */
-	size_t		 npending;
+	struct cursor	 mbox;		/* the test mailbox */
+	struct cursor	 bounce;	/* where bounces to the sender land */
 	struct canary	*c;		/* ordered by seq */
 	size_t		 n;
 	size_t		 cap;
@@ -83,7 +92,9 @@ struct canary *state_find_token(struct state *, const char *token);
 void	canary_clear(struct canary *);
 const char *canary_status_name(int);
 int	canary_status_parse(const char *);
-int	state_add_pending(struct state *, const char *ref);
+int	cursor_add_pending(struct cursor *, const char *ref);
+/* Forgets everything a cursor knew (another mailbox, new UIDVALIDITY). */
+void	cursor_reset(struct cursor *, int keep_url);
 int	state_set_str(char **, const char *);
 
 /*

@@ -33,7 +33,8 @@ enum {
 	OPT_SMTP_PWFILE, OPT_FRESH, OPT_MBOX_USER, OPT_MBOX_PWFILE,
 	OPT_MBOX_STARTTLS, OPT_CAFILE, OPT_INSECURE, OPT_STATEDIR,
 	OPT_INTERVAL, OPT_LOST_AFTER, OPT_KEEP, OPT_NO_SEND, OPT_OUTPUT,
-	OPT_SHOW_CONFIG, OPT_HISTORY
+	OPT_SHOW_CONFIG, OPT_HISTORY, OPT_BOUNCE, OPT_BOUNCE_USER,
+	OPT_BOUNCE_PWFILE
 };
 
 /* Option to setting; flags map to "on". */
@@ -53,6 +54,8 @@ static const struct {
 	{ OPT_LOST_AFTER, "lost_after" }, { OPT_KEEP, "keep" },
 	{ OPT_NO_SEND, "no_send" }, { 't', "timeout" },
 	{ OPT_OUTPUT, "output" }, { OPT_HISTORY, "history" },
+	{ OPT_BOUNCE, "bounce_mailbox" }, { OPT_BOUNCE_USER, "bounce_user" },
+	{ OPT_BOUNCE_PWFILE, "bounce_password_file" },
 };
 
 static const struct option longopts[] = {
@@ -69,6 +72,9 @@ static const struct option longopts[] = {
 	{ "mailbox-user", required_argument, NULL, OPT_MBOX_USER },
 	{ "mailbox-password-file", required_argument, NULL, OPT_MBOX_PWFILE },
 	{ "mailbox-starttls", required_argument, NULL, OPT_MBOX_STARTTLS },
+	{ "bounce-mailbox", required_argument, NULL, OPT_BOUNCE },
+	{ "bounce-user", required_argument, NULL, OPT_BOUNCE_USER },
+	{ "bounce-password-file", required_argument, NULL, OPT_BOUNCE_PWFILE },
 	{ "ca-file", required_argument, NULL, OPT_CAFILE },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
@@ -118,6 +124,9 @@ help(void)
 "  -M, --mailbox URL        imap[s]://host[:port][/FOLDER] or pop3[s]://host[:port]\n"
 "      --mailbox-user USER  --mailbox-password-file FILE\n"
 "      --mailbox-starttls POLICY  for imap:// and pop3:// (default required)\n"
+"      --bounce-mailbox URL where bounces to --from land: every bounce is\n"
+"                           read, tied to its canary and classified\n"
+"      --bounce-user USER   --bounce-password-file FILE\n"
 "      --ca-file FILE       CA bundle for TLS; --insecure skips verification\n"
 "      --state-dir DIR      default " CONFIG_DEFAULT_STATEDIR "\n"
 "      --interval SECONDS   least time between canaries (default 0)\n"
@@ -134,7 +143,8 @@ help(void)
 "  -v, --verbose            log to stderr; twice for protocol traces\n"
 "  -h, --help               -V, --version\n\n"
 "Passwords come only from files readable by their owner alone, or from\n"
-"MAILCANARY_SMTP_PASSWORD and MAILCANARY_MAILBOX_PASSWORD.\n"
+"MAILCANARY_SMTP_PASSWORD, MAILCANARY_MAILBOX_PASSWORD and\n"
+"MAILCANARY_BOUNCE_PASSWORD.\n"
 "Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See check_mailcanary(8).\n");
 }
 

@@ -146,6 +146,69 @@ check "hold: clears once a later canary is delivered" \
     wait_for hold '.canaries[-1].status == "delivered"' 40 --lost-after 60
 check "hold: OK again" rc_is 0
 
+# ---- bounces: glitch (the bogus NDR), reject, down (delay DSN) ----
+bounce=(--bounce-mailbox "$MP_BOUNCE_IMAP" --bounce-user "$MP_FROM_USER"
+    --bounce-password-file "$MP_ROOT/smtp.pw")
+printf 'From: MAILER-DAEMON@elsewhere.example\nTo: probe@corp.test\nSubject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\n\n--B\nContent-Type: text/plain\n\nfailed\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; elsewhere.example\n\nFinal-Recipient: rfc822; canary+9-6b000000-0123456789abcdef01234567@greylist.test\nAction: failed\nStatus: 5.1.1\n\n--B--\n' \
+    >"$MP_BOUNCE_MAILDIR/new/foreign-bounce.msg"
+printf 'From: friend@example.org\nTo: probe@corp.test\nSubject: lunch?\n\nhi\n' >"$MP_BOUNCE_MAILDIR/new/foreign-mail.msg"
+chown -R 65534:65534 "$MP_BOUNCE_MAILDIR"
+
+check "mode glitch: relay restarted" "$MAILPATH" mode "$MP_ROOT" glitch
+run --probe glitch "${route[@]}" "${bounce[@]}"
+check "glitch: canary bounced within 40 s" \
+    wait_for glitch '.canaries[0].status == "bounced"' 40 "${bounce[@]}"
+check "glitch: CRITICAL" rc_is 2
+check "glitch: the status line names the bogus NDR, the 4xx and the reporting MTA" \
+    has 'bogus NDR for #1: exchange.corp.test turned a temporary "450 4.2.0'
+check "glitch: ... and the next hop that said it" has 'from 127.0.0.1 into a permanent failure'
+check "glitch: classed transient_as_permanent with status 4.2.0" \
+    jqt '.canaries[0].bounce_class == "transient_as_permanent" and .canaries[0].bounce_status == "4.2.0"' "$STATE/glitch.json"
+check "glitch: counted" jqt '.counters.bounced == 1 and .counters.bogus_ndr == 1' "$STATE/glitch.json"
+check "glitch: perfdata bogus_ndr=1c" has "bogus_ndr=1c"
+check "glitch: the bounce was deleted" \
+    bash -c "! grep -rqs 'X-Mailcanary-Probe: glitch' '$MP_BOUNCE_MAILDIR/new' '$MP_BOUNCE_MAILDIR/cur'"
+check "glitch: another probe's bounce and other mail are left alone" \
+    test "$(find "$MP_BOUNCE_MAILDIR" -name 'foreign-*' | wc -l)" = 2
+run --probe glitch "${route[@]}" "${bounce[@]}" --output json
+check "glitch: JSON carries the parsed fields" \
+    jqt '.canaries[] | select(.seq == 1) | .bounce_reporting_mta == "exchange.corp.test" and .bounce_remote_mta == "127.0.0.1" and (.bounce_diagnostic | test("450 4.2.0"))' <<<"$OUT"
+check "mode healthy: relay restarted" "$MAILPATH" mode "$MP_ROOT" healthy
+run --probe glitch "${route[@]}" "${bounce[@]}"
+check "glitch, then healthy: OK once a later canary is delivered" \
+    wait_for glitch '[.canaries[] | select(.status == "delivered")] | length >= 1' 40 "${bounce[@]}"
+check "glitch, then healthy: OK" rc_is 0
+
+check "mode reject: relay and mx restarted" "$MAILPATH" mode "$MP_ROOT" reject
+run --probe reject "${route[@]}" "${bounce[@]}"
+check "reject: canary bounced within 30 s" \
+    wait_for reject '.canaries[0].status == "bounced"' 30 "${bounce[@]}"
+check "reject: CRITICAL" rc_is 2
+check "reject: a permanent rejection, with the 5.1.1 reply" has 'rejected it permanently with "550 5.1.1'
+check "reject: classed permanent" jqt '.canaries[0].bounce_class == "permanent" and .counters.bogus_ndr == 0' "$STATE/reject.json"
+check "mode healthy: restarted" "$MAILPATH" mode "$MP_ROOT" healthy
+run --probe reject "${route[@]}" "${bounce[@]}"
+check "reject, then healthy: OK again" \
+    wait_for reject '[.canaries[] | select(.status == "delivered")] | length >= 1' 40 "${bounce[@]}"
+check "reject, then healthy: OK" rc_is 0
+
+check "mode down: relay restarted" "$MAILPATH" mode "$MP_ROOT" down
+run --probe down "${route[@]}" "${bounce[@]}" --lost-after 25
+check "down: a delay DSN arrives within 20 s" \
+    wait_for down '.canaries[0].delayed == true' 20 "${bounce[@]}" --lost-after 25
+check "down: WARNING while the canary is still queued" rc_is 1
+check "down: says so, naming the reporting MTA" has "delay notice for canary #1 from exchange.corp.test"
+check "down: canary still in flight, delay counted" jqt '.canaries[0].status == "in_flight" and .counters.delayed_dsn >= 1' "$STATE/down.json"
+sleep 20
+run --probe down "${route[@]}" "${bounce[@]}" --lost-after 25 --no-send
+check "down: HIDDEN once lost-after passes (the queue never drains)" has "canary hidden: #1"
+check "down: CRITICAL" rc_is 2
+check "mode healthy: restarted" "$MAILPATH" mode "$MP_ROOT" healthy
+run --probe down "${route[@]}" "${bounce[@]}" --lost-after 25
+check "down, then healthy: OK once a later canary is delivered" \
+    wait_for down '.canaries[-1].status == "delivered"' 40 "${bounce[@]}" --lost-after 25
+check "down, then healthy: OK" rc_is 0
+
 # ---- SMTP down -> CRITICAL; IMAP down -> UNKNOWN, in flight listed ----
 run --probe down -S "$MP_SMTP_DEAD" -f "$MP_FROM" -r "$MP_TO" "${mb[@]}" --state-dir "$STATE"
 check "SMTP down: CRITICAL" rc_is 2
