@@ -226,7 +226,9 @@ part_bytes(GMimePart *part, size_t cap)
 	g_mime_data_wrapper_write_to_stream(dw, mem);
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	if (ba != NULL && ba->len <= cap && (out = malloc(ba->len + 1))) {
-		memcpy(out, ba->data, ba->len);
+		/* An empty part has no data pointer at all. */
+		if (ba->len > 0)
+			memcpy(out, ba->data, ba->len);
 		out[ba->len] = '\0';
 	}
 	g_object_unref(mem);
