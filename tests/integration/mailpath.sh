@@ -178,6 +178,15 @@ run --probe glitch "${route[@]}" "${bounce[@]}"
 check "glitch, then healthy: OK once a later canary is delivered" \
     wait_for glitch '[.canaries[] | select(.status == "delivered")] | length >= 1' 40 "${bounce[@]}"
 check "glitch, then healthy: OK" rc_is 0
+printf 'From: postmaster@webmail.example.org\nTo: probe@corp.test\nSubject: Undeliverable: mailcanary glitch\nMIME-Version: 1.0\nContent-Type: text/html\n\n<p>Your message could not be delivered.</p>\n' \
+    >"$MP_BOUNCE_MAILDIR/new/unparseable.msg"
+chown 65534:65534 "$MP_BOUNCE_MAILDIR/new/unparseable.msg"
+run --probe glitch "${route[@]}" "${bounce[@]}" --no-send
+check "unparseable bounce: WARNING, reported with its Subject and sender" \
+    has "unparseable bounce kept in the bounce mailbox (Subject: Undeliverable: mailcanary glitch; From: postmaster@webmail.example.org"
+check "unparseable bounce: WARNING" rc_is 1
+check "unparseable bounce: counted" jqt '.counters.unparseable == 1' "$STATE/glitch.json"
+check "unparseable bounce: kept" test -n "$(find "$MP_BOUNCE_MAILDIR" -name 'unparseable.msg*')"
 
 check "mode reject: relay and mx restarted" "$MAILPATH" mode "$MP_ROOT" reject
 run --probe reject "${route[@]}" "${bounce[@]}"
