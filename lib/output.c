@@ -388,17 +388,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "perfdata", a);
-	json_object_set_new(root, "counters", json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "sent", (json_int_t)st->count.sent,
-	    "delivered", (json_int_t)st->count.delivered,
-	    "bounced", (json_int_t)st->count.bounced,
-	    "hidden", (json_int_t)st->count.hidden,
-	    "late", (json_int_t)st->count.late,
-	    "submit_failed", (json_int_t)st->count.submit_failed,
-	    "bogus_ndr", (json_int_t)st->count.bogus_ndr,
-	    "delayed_dsn", (json_int_t)st->count.delayed_dsn,
-	    "unparseable_bounces", (json_int_t)st->count.unparseable));
+	json_object_set_new(root, "counters", state_counters_json(st));
 	json_object_set_new(root, "inflight", json_integer(
 	    (json_int_t)v->inflight));
 	a = json_array();

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -19,6 +20,22 @@
 
 #include "deadline.h"
 #include "state.h"
+
+/* The counters, named once for the state file and the JSON output. */
+static const struct {
+	const char	*name;
+	size_t		 offset;
+} counters[] = {
+	{ "sent", offsetof(struct state, count.sent) },
+	{ "delivered", offsetof(struct state, count.delivered) },
+	{ "bounced", offsetof(struct state, count.bounced) },
+	{ "hidden", offsetof(struct state, count.hidden) },
+	{ "late", offsetof(struct state, count.late) },
+	{ "submit_failed", offsetof(struct state, count.submit_failed) },
+	{ "bogus_ndr", offsetof(struct state, count.bogus_ndr) },
+	{ "delayed_dsn", offsetof(struct state, count.delayed_dsn) },
+	{ "unparseable", offsetof(struct state, count.unparseable) },
+};
 
 static const char *const status_names[] = {
 	"in_flight", "delivered", "bounced", "hidden", "late", "submit_failed"
@@ -528,17 +545,12 @@ state_from_json(json_t *root, struct state *st, const char **why)
 		return -1;
 	counts = json_object_get(root, "counters");
 	*why = "bad counters";
-	if (counts != NULL && (!json_is_object(counts) ||
-	    get_ulong(counts, "sent", &st->count.sent) == -1 ||
-	    get_ulong(counts, "delivered", &st->count.delivered) == -1 ||
-	    get_ulong(counts, "bounced", &st->count.bounced) == -1 ||
-	    get_ulong(counts, "hidden", &st->count.hidden) == -1 ||
-	    get_ulong(counts, "late", &st->count.late) == -1 ||
-	    get_ulong(counts, "submit_failed", &st->count.submit_failed) == -1 ||
-	    get_ulong(counts, "bogus_ndr", &st->count.bogus_ndr) == -1 ||
-	    get_ulong(counts, "delayed_dsn", &st->count.delayed_dsn) == -1 ||
-	    get_ulong(counts, "unparseable", &st->count.unparseable) == -1))
+	if (counts != NULL && !json_is_object(counts))
 		return -1;
+	for (i = 0; counts && i < sizeof(counters) / sizeof(counters[0]); i++)
+		if (get_ulong(counts, counters[i].name, (unsigned long *)
+		    ((char *)st + counters[i].offset)) == -1)
+			return -1;
 	*why = "bad mailbox cursor";
 	if (cursor_from_json(json_object_get(root, "mailbox"), &st->mbox) ==
 	    -1 || cursor_from_json(json_object_get(root, "bounce_mailbox"),
@@ -567,27 +579,30 @@ state_from_json(json_t *root, struct state *st, const char **why)
 	return 0;
 }
 
+json_t *
+state_counters_json(const struct state *st)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+		json_object_set_new(o, counters[i].name, json_integer(
+		    (json_int_t)*(const unsigned long *)((const char *)st +
+		    counters[i].offset)));
+	return o;
+}
+
 static json_t *
 state_to_json(const struct state *st)
 {
-	json_t *root = json_object(), *counts, *a;
+	json_t *root = json_object(), *a;
 	size_t i;
 
 	json_object_set_new(root, "format_version",
 	    json_integer(STATE_FORMAT_VERSION));
 	json_object_set_new(root, "next_seq", json_integer(st->next_seq));
 	json_object_set_new(root, "last_sent", json_real(st->last_sent));
-	counts = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-	    "sent", (json_int_t)st->count.sent,
-	    "delivered", (json_int_t)st->count.delivered,
-	    "bounced", (json_int_t)st->count.bounced,
-	    "hidden", (json_int_t)st->count.hidden,
-	    "late", (json_int_t)st->count.late,
-	    "submit_failed", (json_int_t)st->count.submit_failed,
-	    "bogus_ndr", (json_int_t)st->count.bogus_ndr,
-	    "delayed_dsn", (json_int_t)st->count.delayed_dsn,
-	    "unparseable", (json_int_t)st->count.unparseable);
-	json_object_set_new(root, "counters", counts);
+	json_object_set_new(root, "counters", state_counters_json(st));
 	json_object_set_new(root, "mailbox", cursor_to_json(&st->mbox));
 	if (st->bounce.url != NULL)
 		json_object_set_new(root, "bounce_mailbox",

@@ -124,6 +124,8 @@ int	state_load(const char *dir, const char *name, struct state *,
 int	state_save(const char *dir, const char *name, const struct state *,
 	    struct mc_error *);
 
+/* The counters as a JSON object (new reference). */
+json_t	*state_counters_json(const struct state *);
 /* A canary as JSON (new reference); also used by the JSON output. */
 json_t	*canary_to_json(const struct canary *);
 

@@ -24,7 +24,12 @@ diag_last() { [ -n "${OUT:-}" ] && diag "rc=$RC output: $OUT"; return 0; }
 done_testing() { echo "1..$TAP_N"; }
 
 on_exit() {
-	local c
+	local c keep
+	# Failed: keep the servers' logs for a person (and say where).
+	if [ "$TAP_FAILED" -gt 0 ] && [ -n "${MP_ROOT:-}" ] && [ -d "$MP_ROOT/log" ]; then
+		keep=/tmp/mailcanary-failed-logs.$$
+		cp -r "$MP_ROOT/log" "$keep" 2>/dev/null && diag "server logs kept in $keep"
+	fi
 	for c in "${CLEANUP[@]}"; do eval "$c" || true; done
 }
 trap on_exit EXIT
