@@ -20,7 +20,7 @@ check() {
 	if "$@"; then ok "$desc"; else not_ok "$desc"; diag_last; fi
 }
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-diag_last() { [ -n "${OUT:-}" ] && diag "rc=$RC output: $OUT"; return 0; }
+diag_last() { [ -n "${OUT:-}" ] && diag "rc=${RC:-?} output: $OUT"; return 0; }
 done_testing() { echo "1..$TAP_N"; }
 
 on_exit() {

@@ -20,6 +20,7 @@ for o in mcProbeTable mcCanaryTable mcCanaryHidden mcCanaryBounced mcProbeRecove
 done
 # Every object and notification is in a group.
 objs=$(awk '$3 ~ /column|scalar|notification/ {print $2}' <<<"$ids" | grep -v -e Index -e Seq)
+check "smidump lists the module's objects ($(echo $objs | wc -w))" test "$(echo $objs | wc -w)" -ge 30
 grouped=$(sed -n '/OBJECT-GROUP\|NOTIFICATION-GROUP/,/STATUS/p' "$MIB")
 missing=""
 for o in $objs; do grep -qw "$o" <<<"$grouped" || missing="$missing $o"; done
