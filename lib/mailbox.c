@@ -318,12 +318,11 @@ imap_scan_range(struct mailbox *mb, struct cursor *cur, const char *probe,
 		}
 		if (mb->whole) {
 			unsigned long size = 0;
-			const char *sz = mb->out.data ?
-			    strstr(mb->out.data, "RFC822.SIZE ") : NULL;
 
 			/* Never fetch what the parser would refuse anyway. */
-			if (sz == NULL || (size = strtoul(sz + 12, NULL,
-			    10)) > MAILBOX_WHOLE_MAX) {
+			if (parse_ulong_after(mb->out.data ? mb->out.data : "",
+			    "RFC822.SIZE ", &size) == -1 ||
+			    size > MAILBOX_WHOLE_MAX) {
 				log_info("UID %lu: %lu bytes, not fetched",
 				    uids[i], size);
 				continue;
@@ -416,16 +415,24 @@ struct uidl {
 	char		*uidl;
 };
 
-/* Parses "n uidl" lines; returns the count or -1. */
+/*
+ * Parses "n uidl" lines (RFC 1939 7) in place; returns the count or -1.
+ * Each line is validated before anything of it is kept.
+ */
 static long
 pop3_parse_uidl(char *s, struct uidl **out)
 {
 	struct uidl *v = NULL, *nv;
-	size_t n = 0, cap = 0;
-	char *line, *save = NULL, *sp, *end;
+	size_t n = 0, cap = 0, len;
+	char *line = s, *next, *sp, *end;
 
-	for (line = strtok_r(s, "\r\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\r\n", &save)) {
+	for (; *line != '\0'; line = next) {
+		len = strcspn(line, "\r\n");
+		next = line + len;
+		next += strspn(next, "\r\n");
+		line[len] = '\0';
+		if (len == 0)
+			continue;
 		if ((sp = strchr(line, ' ')) == NULL)
 			goto bad;
 		*sp = '\0';
@@ -436,9 +443,10 @@ pop3_parse_uidl(char *s, struct uidl **out)
 			v = nv;
 		}
 		v[n].num = strtoul(line, &end, 10);
-		/* RFC 1939 7: a uidl is 1 to 70 characters 0x21-0x7E. */
-		if (*end != '\0' || v[n].num == 0 || strlen(sp + 1) < 1 ||
-		    strlen(sp + 1) > 70 || strpbrk(sp + 1, " \t") != NULL)
+		/* A uidl is 1 to 70 characters 0x21-0x7E. */
+		if (end == line || *end != '\0' || v[n].num == 0 ||
+		    strlen(sp + 1) < 1 || strlen(sp + 1) > 70 ||
+		    strpbrk(sp + 1, " \t") != NULL)
 			goto bad;
 		v[n].uidl = sp + 1;
 		n++;
