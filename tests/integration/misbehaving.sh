@@ -112,4 +112,16 @@ run -S smtp://h -f a@b -r c@d -M imap://h --state-dir /nonexistent/state
 check "missing state dir: UNKNOWN" rc_is 3
 check "missing state dir: names it" has "/nonexistent/state"
 
+# The shipped example configuration parses, every probe of it (its
+# password files pointed at one that exists).
+printf 'pw\n' >"$STATE/example.pw"; chmod 600 "$STATE/example.pw"
+sed "s|/etc/mailcanary/[a-z.-]*\.pw|$STATE/example.pw|" \
+    "$top_srcdir/doc/mailcanary.conf.example" >"$STATE/example.conf"
+for p in exchange backup-mx; do
+	run --config "$STATE/example.conf" --probe "$p" --show-config
+	check "example config: [probe $p] parses (--show-config)" has "[probe $p]"
+done
+check "example config: [global] applies, the probe overrides it" \
+    grep -q '^interval = 900$' <<<"$OUT"
+
 done_testing
