@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "message.h"
 #include "ndr.h"
+#include "text.h"
 
 #define NDR_TEXT_MAX	(1024 * 1024)	/* report text we look at */
 
@@ -941,22 +942,7 @@ done:
 static void
 jset(json_t *o, const char *k, const char *v)
 {
-	json_t *j;
-	char *c;
-
-	if (v == NULL) {
-		json_object_set_new(o, k, json_null());
-		return;
-	}
-	/* Not UTF-8 (8-bit junk in a report): an ASCII copy, marked '?'. */
-	if ((j = json_string(v)) == NULL && (c = strdup(v)) != NULL) {
-		for (unsigned char *p = (unsigned char *)c; *p; p++)
-			if (*p >= 0x80)
-				*p = '?';
-		j = json_string(c);
-		free(c);
-	}
-	json_object_set_new(o, k, j ? j : json_null());
+	json_object_set_new(o, k, text_json(v));
 }
 
 static json_t *

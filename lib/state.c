@@ -20,6 +20,7 @@
 
 #include "deadline.h"
 #include "state.h"
+#include "text.h"
 
 /* The counters, named once for the state file and the JSON output. */
 static const struct {
@@ -276,7 +277,7 @@ static void
 set_str(json_t *o, const char *key, const char *v)
 {
 	if (v != NULL)
-		json_object_set_new(o, key, json_string(v));
+		json_object_set_new(o, key, text_json(v));
 }
 
 static void

@@ -14,7 +14,7 @@ if [ -z "$CLANG" ] || ! "$CLANG" -fsanitize=fuzzer -x c -o /dev/null - \
 fi
 OUT=$(mktemp -d); CLEANUP+=("rm -rf $OUT /tmp/mc-fuzz-state-*")
 src=$top_srcdir
-libsrc="buf config deadline error evaluate log mailbox message ndr net output probe range state submit token"
+libsrc="buf config deadline error evaluate log mailbox message ndr net output probe range state submit text token"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib -D_GNU_SOURCE $(pkg-config --cflags libcurl jansson inih libcrypto gmime-3.0)"
 libs="$(pkg-config --libs libcurl jansson inih libcrypto gmime-3.0) -lm"
 # GLib keeps its type system for the life of the process: not leaks.

@@ -79,6 +79,8 @@ test_roundtrip(void **unused)
 	c->greylisted = 1;
 	c->greylist_delay = 8;
 	state_set_str(&c->queue_id, "4F2A1A72667");
+	/* 8-bit junk from a bounce: kept (as '?'), not dropped. */
+	state_set_str(&c->bounce_diag, "550 Empf\xe4nger \xff");
 	c->hops = calloc(1, sizeof(*c->hops));
 	c->nhops = 1;
 	strcpy(c->hops[0].by, "mx");
@@ -99,6 +101,7 @@ test_roundtrip(void **unused)
 	assert_int_equal(back.bounce.last_uid, 3);
 	assert_int_equal(back.count.bogus_ndr, 4);
 	assert_string_equal(back.c[0].queue_id, "4F2A1A72667");
+	assert_string_equal(back.c[0].bounce_diag, "550 Empf?nger ?");
 	assert_int_equal(back.c[0].greylist_delay, 8);
 	assert_int_equal(back.c[0].nhops, 1);
 	assert_string_equal(back.c[0].hops[0].by, "mx");
