@@ -69,6 +69,9 @@ static const struct setting settings[] = {
 	S(timeout,		T_SECONDS,	"30",		1, 3600),
 	S(history,		T_SECONDS,	"50",		1, 1000),
 	S(output,		T_OUTPUT,	"nagios",	0, 0),
+	S(snmp_index,		T_SECONDS,	"0",		0, 4294967295L),
+	S(agentx_socket,	T_STRING,	"unix:/var/agentx/master", 0, 0),
+	S(notifications,	T_BOOL,		"on",		0, 0),
 };
 #undef S
 
@@ -441,6 +444,56 @@ config_load(struct config *cfg, const char *path, const char *probe,
 		return error_set(err, "%s: no section [probe %s]", path, probe);
 	if (probe != NULL && (cfg->probe = strdup(probe)) == NULL)
 		return error_set(err, "out of memory");
+	return 0;
+}
+
+struct names_ctx {
+	char	**v;
+	size_t	  n;
+};
+
+static int
+names_line(void *user, const char *section, const char *key,
+    const char *value)
+{
+	struct names_ctx *c = user;
+	char **nv;
+	size_t i;
+
+	(void)key; (void)value;
+	if (strncmp(section, "probe ", 6) != 0)
+		return 1;
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i], section + 6) == 0)
+			return 1;
+	if ((nv = realloc(c->v, (c->n + 1) * sizeof(*nv))) == NULL)
+		return 0;
+	c->v = nv;
+	if ((c->v[c->n] = strdup(section + 6)) == NULL)
+		return 0;
+	c->n++;
+	return 1;
+}
+
+int
+config_probe_names(const char *path, char ***names, size_t *n,
+    struct mc_error *err)
+{
+	struct names_ctx c = { NULL, 0 };
+	int line;
+
+	line = ini_parse(path, names_line, &c);
+	if (line != 0) {
+		while (c.n > 0)
+			free(c.v[--c.n]);
+		free(c.v);
+		if (line == -1)
+			return error_set(err, "cannot open %s: %s", path,
+			    strerror(errno));
+		return error_set(err, "%s:%d: syntax error", path, line);
+	}
+	*names = c.v;
+	*n = c.n;
 	return 0;
 }
 

@@ -54,6 +54,9 @@ struct config {
 	long		 timeout;
 	long		 history;
 	int		 output;
+	long		 snmp_index;		/* mailcanaryd: table row */
+	char		*agentx_socket;		/* mailcanaryd, [global] */
+	int		 notifications;		/* mailcanaryd: send traps */
 
 	/* Derived by config_finish(). */
 	char		*smtp_password;		/* from file or environment */
@@ -73,6 +76,9 @@ int	config_set(struct config *, const char *key, const char *value,
  * A NULL probe loads [global] only. Fails if [probe NAME] is missing.
  */
 int	config_load(struct config *, const char *path, const char *probe,
+	    struct mc_error *);
+/* The NAMEs of every [probe NAME] of a file, in order; free with free(). */
+int	config_probe_names(const char *path, char ***names, size_t *n,
 	    struct mc_error *);
 /* Checks what is required, reads password files, derives the name. */
 int	config_finish(struct config *, struct mc_error *);

@@ -9,10 +9,11 @@
 
 volatile sig_atomic_t deadline_signal;
 
-static double dl_start;
-static double dl_end;
-static double dl_budget;
-static const char *volatile dl_step = "starting";
+/* Per thread: the daemon runs several probe cycles at once. */
+static __thread double dl_start;
+static __thread double dl_end;
+static __thread double dl_budget;
+static __thread const char *volatile dl_step = "starting";
 
 double
 clock_mono(void)

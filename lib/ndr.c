@@ -11,6 +11,7 @@
 #include <gmime/gmime.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -810,7 +811,7 @@ int
 ndr_parse(const char *buf, size_t len, struct ndr_report *r,
     struct mc_error *err)
 {
-	static int inited;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
@@ -823,10 +824,7 @@ ndr_parse(const char *buf, size_t len, struct ndr_report *r,
 	if (len > NDR_MESSAGE_MAX)
 		return error_set(err, "message larger than %d bytes",
 		    NDR_MESSAGE_MAX);
-	if (!inited) {
-		g_mime_init();
-		inited = 1;
-	}
+	pthread_once(&once, g_mime_init);
 	stream = g_mime_stream_mem_new_with_buffer(buf, len);
 	parser = g_mime_parser_new_with_stream(stream);
 	msg = g_mime_parser_construct_message(parser, NULL);

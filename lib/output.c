@@ -296,14 +296,13 @@ reason_order(const struct verdict *v, size_t *idx)
 						idx[k++] = i;
 }
 
-static int
-print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
-    const struct verdict *v, double now)
+void
+output_status_line(const struct config *cfg, const struct state *st,
+    const struct verdict *v, double now, char *line, size_t linelen)
 {
-	char text[600], line[700];
-	struct perfdata p;
+	char text[600];
 	struct buf out;
-	size_t idx[VERDICT_REASONS_MAX], i, lines = 0;
+	size_t idx[VERDICT_REASONS_MAX], i;
 
 	buf_init(&out, 8192);
 	buf_addf(&out, "MAILCANARY %s - ", mc_state_name(v->state));
@@ -315,6 +314,22 @@ print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
 		output_reason(st, &v->r[idx[i]], cfg, now, text, sizeof(text));
 		buf_addf(&out, "%s%s", i ? "; " : "", text);
 	}
+	snprintf(line, linelen, "%s", out.data ? out.data : "");
+	buf_free(&out);
+}
+
+static int
+print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
+    const struct verdict *v, double now)
+{
+	char line[8192];
+	struct perfdata p;
+	struct buf out;
+	size_t i, lines = 0;
+
+	buf_init(&out, 16384);
+	output_status_line(cfg, st, v, now, line, sizeof(line));
+	buf_addstr(&out, line);
 	output_perfdata(st, v, cfg, &p);
 	buf_addstr(&out, " |");
 	for (i = 0; i < p.n; i++) {

@@ -48,6 +48,9 @@ void	output_canary(const struct canary *, double now, char *out,
 void	output_perfdata(const struct state *, const struct verdict *,
 	    const struct config *, struct perfdata *);
 
+/* "MAILCANARY STATE - reasons", without perfdata, into line. */
+void	output_status_line(const struct config *, const struct state *,
+	    const struct verdict *, double now, char *line, size_t linelen);
 /* Prints the whole result; returns the plugin exit code. */
 int	output_print(FILE *, const struct config *, const struct state *,
 	    const struct verdict *, double now);

@@ -43,8 +43,8 @@ key_read(int fd, const char *path, struct token_key *key,
 int
 token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 {
-	char path[4096];
-	int fd, rc;
+	char path[4096], tmp[4200];
+	int fd, rc, saved;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/key", dir) >=
 	    sizeof(path))
@@ -59,22 +59,33 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 		    strerror(errno));
 	if (RAND_bytes(key->bytes, TOKEN_KEY_LEN) != 1)
 		return error_set(err, "no randomness for a new key");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
-	if (fd == -1 && errno == EEXIST)	/* another run made it first */
-		return token_key_load(dir, key, err);
-	if (fd == -1)
-		return error_set(err, "cannot create key file %s: %s", path,
-		    strerror(errno));
-	if (write(fd, key->bytes, TOKEN_KEY_LEN) != TOKEN_KEY_LEN ||
+	/*
+	 * Written aside and linked into place: link() is atomic and never
+	 * replaces, so a run that starts at the same moment (the daemon runs
+	 * probes in parallel) sees no key or a whole one, never a half.
+	 */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/key.XXXXXX", dir) >=
+	    sizeof(tmp) || (fd = mkstemp(tmp)) == -1)
+		return error_set(err, "cannot create a key file in %s: %s",
+		    dir, strerror(errno));
+	if (fchmod(fd, 0600) == -1 ||
+	    write(fd, key->bytes, TOKEN_KEY_LEN) != TOKEN_KEY_LEN ||
 	    fsync(fd) == -1) {
 		rc = errno;
 		close(fd);
-		unlink(path);
-		return error_set(err, "cannot write key file %s: %s", path,
+		unlink(tmp);
+		return error_set(err, "cannot write key file %s: %s", tmp,
 		    strerror(rc));
 	}
 	close(fd);
+	rc = link(tmp, path);
+	saved = errno;
+	unlink(tmp);
+	if (rc == -1 && saved == EEXIST)	/* another run made it first */
+		return token_key_load(dir, key, err);
+	if (rc == -1)
+		return error_set(err, "cannot create key file %s: %s", path,
+		    strerror(saved));
 	return 0;
 }
 

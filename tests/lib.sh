@@ -30,7 +30,10 @@ on_exit() {
 		keep=/tmp/mailcanary-failed-logs.$$
 		cp -r "$MP_ROOT/log" "$keep" 2>/dev/null && diag "server logs kept in $keep"
 	fi
-	for c in "${CLEANUP[@]}"; do eval "$c" || true; done
+	# Last registered first: a server is stopped before its directory goes.
+	for ((c = ${#CLEANUP[@]} - 1; c >= 0; c--)); do
+		eval "${CLEANUP[c]}" || true
+	done
 }
 trap on_exit EXIT
 

@@ -1,0 +1,521 @@
+/*
+ * mailcanaryd - the long-running form of the probe cycle. Every probe of
+ * the configuration runs on its own schedule, on a worker thread, through
+ * the same probe_run() the plugin uses; the main thread owns Net-SNMP and
+ * the schedule and answers SNMP from snapshots, so a probe stuck on a
+ * server that never answers cannot slow a request.
+ */
+#include <curl/curl.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <math.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "config.h"
+#include "deadline.h"
+#include "log.h"
+#include "net.h"
+#include "output.h"
+#include "probe.h"
+
+#define PROGNAME	"mailcanaryd"
+
+struct probe_slot {
+	struct config	 cfg;
+	double		 next_run;	/* monotonic */
+	int		 running;
+	int		 done;		/* a result waits in snap_new */
+	int		 retired;	/* removed by a reload, still running */
+	struct snapshot	 snap;		/* what SNMP shows */
+	struct snapshot	 snap_new;	/* the worker's latest */
+	pthread_t	 thread;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct probe_slot **slots;
+static size_t nslots;
+static struct snapshot *published;
+static volatile sig_atomic_t got_term, got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else {
+		got_term = 1;
+		/* Workers abort their transfers, save state and finish. */
+		deadline_signal = 1;
+	}
+}
+
+static int
+condition_of(const struct verdict *v)
+{
+	static const int map[] = {
+		[REASON_DELIVERED] = COND_DELIVERED,
+		[REASON_PENDING] = COND_PENDING,
+		[REASON_NONE] = COND_PENDING,
+		[REASON_SLOW] = COND_DELIVERED,
+		[REASON_LATE] = COND_HIDDEN,
+		[REASON_HIDDEN] = COND_HIDDEN,
+		[REASON_BOUNCED] = COND_BOUNCED,
+		[REASON_BOGUS_BOUNCE] = COND_BOGUS,
+		[REASON_SUBMIT_FAILED] = COND_SUBMIT_FAILED,
+		[REASON_OVERDUE] = COND_OVERDUE,
+		[REASON_DELAYED] = COND_DELAYED,
+		[REASON_MAILBOX_FAILED] = COND_MAILBOX_FAILED,
+		[REASON_STATE_RESET] = COND_PENDING,
+		[REASON_UNPARSEABLE] = COND_DELIVERED,
+		[REASON_INTERNAL] = COND_PENDING,
+	};
+	int best = -1, code = REASON_NONE;
+	size_t i;
+
+	/* The condition is the reason of the worst state, first of those. */
+	for (i = 0; i < v->n; i++)
+		if (best == -1 || mc_state_worst(v->r[i].state, best) !=
+		    best) {
+			best = v->r[i].state;
+			code = v->r[i].code;
+		}
+	return map[code] ? map[code] : COND_PENDING;
+}
+
+static int
+ulong_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+snapshot_fill(struct snapshot *s, const struct config *cfg,
+    const struct probe_report *rep)
+{
+	const struct state *st = &rep->st;
+	const struct verdict *v = &rep->v;
+	unsigned long lat[2000];
+	double newest_bounce = 0;
+	size_t i, n = 0;
+
+	snprintf(s->name, sizeof(s->name), "%s", cfg->name);
+	net_hostport(cfg->smtp ? cfg->smtp : "", s->route, sizeof(s->route));
+	snprintf(s->recipient, sizeof(s->recipient), "%s",
+	    cfg->to ? cfg->to : "");
+	s->state = v->state + 1;
+	s->condition = condition_of(v);
+	output_status_line(cfg, st, v, rep->now, s->text, sizeof(s->text));
+	s->sent = st->count.sent;
+	s->delivered = st->count.delivered;
+	s->bounced = st->count.bounced;
+	s->bogus = st->count.bogus_ndr;
+	s->delayed = st->count.delayed_dsn;
+	s->hidden = st->count.hidden;
+	s->late = st->count.late;
+	s->submit_failed = st->count.submit_failed;
+	s->inflight = v->inflight;
+	s->oldest_inflight = (unsigned long)v->oldest_inflight;
+	s->last_latency_ms = s->greylist_delay = s->since_delivery = 0;
+	if (v->last_delivered >= 0) {
+		const struct canary *d = &st->c[v->last_delivered];
+
+		s->last_latency_ms = (unsigned long)(d->latency * 1000);
+		s->greylist_delay = d->greylist_delay > 0 ?
+		    (unsigned long)d->greylist_delay : 0;
+		s->since_delivery = rep->now > d->arrived_at ?
+		    (unsigned long)(rep->now - d->arrived_at) : 0;
+	}
+	s->bounce_status[0] = s->bounce_diag[0] = '\0';
+	for (i = 0; i < st->n; i++) {
+		const struct canary *c = &st->c[i];
+
+		if ((c->status == CANARY_DELIVERED ||
+		    c->status == CANARY_LATE) && c->arrived_at >=
+		    rep->now - 3600 && n < 2000)
+			lat[n++] = (unsigned long)(c->latency * 1000);
+		if (c->bounce_status && c->bounced_at > newest_bounce) {
+			newest_bounce = c->bounced_at;
+			snprintf(s->bounce_status, sizeof(s->bounce_status),
+			    "%s", c->bounce_status);
+			snprintf(s->bounce_diag, sizeof(s->bounce_diag), "%s",
+			    c->bounce_diag ? c->bounce_diag : "");
+		}
+	}
+	qsort(lat, n, sizeof(lat[0]), ulong_cmp);
+	s->median_ms = n ? lat[(n - 1) / 2] : 0;
+	s->p95_ms = n ? lat[(size_t)ceil(0.95 * (double)n) - 1] : 0;
+	s->canary_seq = 0;
+	if (v->outcome >= 0) {
+		const struct canary *c = &st->c[v->outcome];
+
+		s->canary_seq = c->seq;
+		s->canary_age = (unsigned long)(rep->now - c->sent_at);
+		snprintf(s->canary_queue_id, sizeof(s->canary_queue_id), "%s",
+		    c->queue_id ? c->queue_id : "");
+		snprintf(s->canary_bounce_status,
+		    sizeof(s->canary_bounce_status), "%s",
+		    c->bounce_status ? c->bounce_status : "");
+	}
+	net_sanitize(s->text);
+	net_sanitize(s->bounce_diag);
+}
+
+static void *
+worker(void *arg)
+{
+	struct probe_slot *p = arg;
+	struct probe_report rep;
+	struct mc_error err;
+	struct snapshot s;
+
+	deadline_start((double)p->cfg.timeout);
+	memset(&s, 0, sizeof(s));
+	if (probe_run(&p->cfg, &rep, &err) == 0) {
+		snapshot_fill(&s, &p->cfg, &rep);
+		probe_report_clear(&rep);
+	} else {
+		snprintf(s.name, sizeof(s.name), "%s", p->cfg.name);
+		s.state = 4;
+		s.condition = COND_PENDING;
+		snprintf(s.text, sizeof(s.text), "MAILCANARY UNKNOWN - %s",
+		    err.msg);
+		net_sanitize(s.text);
+	}
+	pthread_mutex_lock(&lock);
+	p->snap_new = s;
+	p->done = 1;
+	p->running = 0;
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+static struct probe_slot **
+load_probes(const char *path, size_t *np, struct mc_error *err)
+{
+	struct probe_slot **v;
+	char **names = NULL;
+	size_t n = 0, i;
+
+	if (config_probe_names(path, &names, &n, err) == -1)
+		return NULL;
+	if (n == 0) {
+		error_set(err, "%s: no [probe NAME] section", path);
+		free(names);
+		return NULL;
+	}
+	v = calloc(n, sizeof(*v));
+	for (i = 0; v && i < n; i++) {
+		if ((v[i] = calloc(1, sizeof(*v[i]))) == NULL)
+			break;
+		config_init(&v[i]->cfg);
+		if (config_load(&v[i]->cfg, path, names[i], err) == -1 ||
+		    config_finish(&v[i]->cfg, err) == -1) {
+			error_prefix(err, "[probe %s]", names[i]);
+			break;
+		}
+		v[i]->snap.index = v[i]->cfg.snmp_index > 0 ?
+		    (unsigned long)v[i]->cfg.snmp_index : i + 1;
+	}
+	if (v == NULL || i < n) {
+		size_t k;
+
+		for (k = 0; v && k < n && v[k]; k++) {
+			config_clear(&v[k]->cfg);
+			free(v[k]);
+		}
+		free(v);
+		v = NULL;
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	*np = n;
+	return v;
+}
+
+static int
+snap_cmp(const void *a, const void *b)
+{
+	const struct snapshot *x = a, *y = b;
+
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Rebuilds the published rows from the slots (main thread, locked). */
+static void
+republish(void)
+{
+	size_t i, n = 0;
+
+	free(published);
+	published = calloc(nslots + 1, sizeof(*published));
+	for (i = 0; published && i < nslots; i++)
+		if (!slots[i]->retired)
+			published[n++] = slots[i]->snap;
+	if (published)
+		qsort(published, n, sizeof(*published), snap_cmp);
+	agent_publish(published, n);
+}
+
+/* Takes a worker's result: counters, LastChange, notifications. */
+static void
+collect(struct probe_slot *p, int notify)
+{
+	struct snapshot s = p->snap_new, old = p->snap;
+	unsigned long now = agent_uptime();
+
+	s.index = old.index;
+	s.discontinuity = old.discontinuity;
+	s.last_change = old.last_change;
+	if (s.state != old.state || s.condition != old.condition) {
+		s.last_change = now;
+		if (notify && p->cfg.notifications) {
+			if (s.condition == COND_HIDDEN &&
+			    old.condition != COND_HIDDEN)
+				agent_notify(NOTIFY_HIDDEN, &s);
+			else if ((s.condition == COND_BOUNCED ||
+			    s.condition == COND_BOGUS) && s.condition !=
+			    old.condition)
+				agent_notify(NOTIFY_BOUNCED, &s);
+			else if (s.state == 1 && s.condition ==
+			    COND_DELIVERED && (old.state == 2 ||
+			    old.state == 3))
+				agent_notify(NOTIFY_RECOVERED, &s);
+		}
+	}
+	p->snap = s;
+	p->done = 0;
+}
+
+static void
+free_slot(struct probe_slot *p)
+{
+	config_clear(&p->cfg);
+	free(p);
+}
+
+static int
+reload(const char *path)
+{
+	struct probe_slot **nv, **all;
+	struct mc_error err;
+	size_t nn, i, k, nall = 0;
+
+	if ((nv = load_probes(path, &nn, &err)) == NULL) {
+		log_warnx("reload refused, keeping the running probes: %s",
+		    err.msg);
+		return -1;
+	}
+	all = calloc(nn + nslots, sizeof(*all));
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < nn; i++) {
+		/* The same name keeps its row, counters and schedule. */
+		for (k = 0; k < nslots; k++)
+			if (!slots[k]->retired && strcmp(slots[k]->cfg.name,
+			    nv[i]->cfg.name) == 0)
+				break;
+		if (k < nslots && !slots[k]->running) {
+			nv[i]->snap = slots[k]->snap;
+			nv[i]->snap.index = nv[i]->cfg.snmp_index > 0 ?
+			    (unsigned long)nv[i]->cfg.snmp_index : i + 1;
+			nv[i]->next_run = slots[k]->next_run;
+		} else {
+			nv[i]->snap.discontinuity = agent_uptime();
+			snprintf(nv[i]->snap.name, sizeof(nv[i]->snap.name),
+			    "%s", nv[i]->cfg.name);
+			nv[i]->snap.state = 4;
+			nv[i]->snap.condition = COND_PENDING;
+		}
+		all[nall++] = nv[i];
+	}
+	for (k = 0; k < nslots; k++) {
+		if (slots[k]->running) {
+			slots[k]->retired = 1;	/* freed when it finishes */
+			all[nall++] = slots[k];
+		} else {
+			free_slot(slots[k]);
+		}
+	}
+	free(slots);
+	free(nv);
+	slots = all;
+	nslots = nall;
+	republish();
+	pthread_mutex_unlock(&lock);
+	log_info("configuration reloaded: %zu probes", nn);
+	return 0;
+}
+
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return;
+	if ((pw = getpwnam(user)) == NULL) {
+		fprintf(stderr, PROGNAME ": no user %s\n", user);
+		exit(1);
+	}
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, PROGNAME ": cannot become %s: %s\n", user,
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: " PROGNAME " [-f] [-n] [-c|--config FILE] "
+	    "[--user USER]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = CONFIG_DEFAULT_FILE, *user = NULL;
+	struct config global;
+	struct mc_error err;
+	struct sigaction sa;
+	int fg = 0, check = 0, i, running;
+	size_t k;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-f") == 0)
+			fg = 1;
+		else if (strcmp(argv[i], "-n") == 0)
+			check = 1;
+		else if ((strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			user = argv[++i];
+		else
+			usage();
+	}
+	log_init(PROGNAME, fg ? LOG_LEVEL_INFO : LOG_LEVEL_QUIET);
+	if ((slots = load_probes(path, &nslots, &err)) == NULL) {
+		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		return 1;
+	}
+	config_init(&global);
+	if (config_load(&global, path, NULL, &err) == -1) {
+		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		return 1;
+	}
+	if (check) {
+		for (k = 0; k < nslots; k++)
+			config_dump(&slots[k]->cfg, stdout);
+		printf("# agentx_socket = %s\n", global.agentx_socket);
+		return 0;
+	}
+	if (!fg && daemon(0, 0) == -1) {
+		perror(PROGNAME ": daemon");
+		return 1;
+	}
+	if (!fg)
+		openlog(PROGNAME, LOG_PID, LOG_DAEMON);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (agent_init(global.agentx_socket, 5) == -1) {
+		fprintf(stderr, PROGNAME ": cannot start the SNMP agent\n");
+		return 1;
+	}
+	drop_privileges(user);
+	for (k = 0; k < nslots; k++) {
+		slots[k]->snap.state = 4;
+		slots[k]->snap.condition = COND_PENDING;
+		snprintf(slots[k]->snap.name, sizeof(slots[k]->snap.name),
+		    "%s", slots[k]->cfg.name);
+	}
+	pthread_mutex_lock(&lock);
+	republish();
+	pthread_mutex_unlock(&lock);
+	log_info("running %zu probes, AgentX on %s", nslots,
+	    global.agentx_socket);
+
+	for (;;) {
+		double now = clock_mono();
+		int changed = 0;
+
+		agent_poll(200);
+		if (got_hup) {
+			got_hup = 0;
+			reload(path);
+		}
+		pthread_mutex_lock(&lock);
+		running = 0;
+		for (k = 0; k < nslots; k++) {
+			struct probe_slot *p = slots[k];
+
+			if (p->done && !p->retired) {
+				collect(p, 1);
+				changed = 1;
+			}
+			if (p->running) {
+				running++;
+				continue;
+			}
+			if (p->retired) {
+				pthread_join(p->thread, NULL);
+				free_slot(p);
+				slots[k] = slots[--nslots];
+				k--;
+				changed = 1;
+				continue;
+			}
+			if (p->thread)
+				pthread_join(p->thread, NULL), p->thread = 0;
+			if (!got_term && now >= p->next_run) {
+				p->running = 1;
+				p->next_run = now + (double)(p->cfg.interval > 0 ?
+				    p->cfg.interval : 60);
+				if (pthread_create(&p->thread, NULL, worker,
+				    p) != 0) {
+					p->running = 0;
+					p->thread = 0;
+				} else {
+					running++;
+				}
+			}
+		}
+		if (changed)
+			republish();
+		pthread_mutex_unlock(&lock);
+		if (got_term && running == 0)
+			break;
+	}
+	/* Workers saved their state; nothing is left running. */
+	for (k = 0; k < nslots; k++) {
+		if (slots[k]->thread)
+			pthread_join(slots[k]->thread, NULL);
+		free_slot(slots[k]);
+	}
+	free(slots);
+	free(published);
+	config_clear(&global);
+	agent_shutdown();
+	curl_global_cleanup();
+	log_info("stopped");
+	return 0;
+}
