@@ -24,11 +24,17 @@ start_snmpd() {
 	snmpd -Lf "$X/snmpd.log" -C -c "$X/snmpd.conf" -I -smux,mta_sendmail \
 	    -p "$X/snmpd.pid" udp:127.0.0.1:$SNMP_PORT
 }
+# Our own servers, or none: a port already taken means another snmpd.
+for p in $SNMP_PORT $TRAP_PORT; do
+	if ss -Hlun "sport = :$p" 2>/dev/null | grep -q .; then
+		echo "Bail out! udp 127.0.0.1:$p is already in use"; exit 1
+	fi
+done
 start_snmpd
-CLEANUP+=("kill \$(cat $X/snmpd.pid) 2>/dev/null")
+CLEANUP+=("stop_pid \$(cat $X/snmpd.pid 2>/dev/null)")
 snmptrapd -Lf "$X/traps.log" -On -C -c "$X/snmptrapd.conf" -p "$X/snmptrapd.pid" \
     udp:127.0.0.1:$TRAP_PORT
-CLEANUP+=("kill \$(cat $X/snmptrapd.pid) 2>/dev/null")
+CLEANUP+=("stop_pid \$(cat $X/snmptrapd.pid 2>/dev/null)")
 write_conf() {
 	cat >"$X/mc.conf" <<EOT
 [global]
@@ -63,9 +69,9 @@ OUT=$("$DAEMON" -n -c "$X/mc.conf"); RC=$?
 check "-n: checks the config and prints both probes" bash -c "[ $RC = 0 ] && grep -q '^\[probe healthy\]' <<<'$OUT' && grep -q '^\[probe void\]' <<<'$OUT'"
 "$DAEMON" -f -c "$X/mc.conf" >"$X/daemon.log" 2>&1 &
 DPID=$!
-CLEANUP+=("kill $DPID 2>/dev/null")
+CLEANUP+=("stop_pid $DPID")
 check "the table has a row per probe, at snmp_index or position" \
-    wait_get $E.2.7 '"healthy"' 10
+    wait_get $E.2.7 '"healthy"' 20
 check "void probe at index 2" test "$(get $E.2.2)" = '"void"'
 check "route and recipient" bash -c "[ '$(get $E.3.7)' = '\"127.0.0.1:${MP_SMTP##*:}\"' ] && [ '$(get $E.4.7)' = '\"$MP_TO\"' ]"
 check "healthy: condition delivered(1) within 30 s" wait_get $E.6.7 1 30
@@ -96,7 +102,7 @@ kill -HUP $DPID
 check "SIGHUP: an added probe's row appears" wait_get $E.2.2 '"void"' 20
 
 # snmpd restarts: the subagent reconnects within a few ping intervals.
-kill "$(cat "$X/snmpd.pid")"; sleep 1
+stop_pid "$(cat "$X/snmpd.pid")"
 start_snmpd
 check "snmpd restarted: the table is back within 30 s" wait_get $E.2.7 '"healthy"' 30
 
