@@ -57,7 +57,11 @@ check "healthy: JSON perfdata" jqt '[.perfdata[].label] | index("latency") != nu
 
 # ---- memory: a whole cycle (find, delete, send) under valgrind ----
 run --probe vg "${route[@]}"
-sleep $((DELAY + 2))
+# The canary must be in the mailbox before the cycle under valgrind.
+for i in $(seq 1 60); do
+	grep -rqs '^X-Mailcanary-Probe: vg' "$MP_MAILDIR/new" "$MP_MAILDIR/cur" && break
+	sleep 1
+done
 vlog=$(mktemp); CLEANUP+=("rm -f $vlog")
 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --error-exitcode=99 --log-file="$vlog" "$PLUGIN" --probe vg "${route[@]}" \
