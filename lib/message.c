@@ -375,15 +375,12 @@ received_parse(const struct headers *h, struct received_chain *rc)
 {
 	const char *xg, *semi, *d;
 	struct hop *hop;
-	size_t i, count = 0;
+	size_t i;
 	long secs;
 	char *end;
 
 	memset(rc, 0, sizeof(*rc));
 	rc->greylist_delay = -1;
-	for (i = 0; i < h->n; i++)
-		if (strcasecmp(h->f[i].name, "Received") == 0)
-			count++;
 	/* Fields are newest first; hops are kept oldest first. */
 	for (i = h->n; i-- > 0;) {
 		if (strcasecmp(h->f[i].name, "Received") != 0)
@@ -398,7 +395,6 @@ received_parse(const struct headers *h, struct received_chain *rc)
 		    date_parse_rfc5322(semi + 1, &hop->at) == -1)
 			hop->at = 0;
 	}
-	(void)count;
 	if (rc->n > 0)
 		snprintf(rc->greylist_at, sizeof(rc->greylist_at), "%s",
 		    rc->hop[0].by);

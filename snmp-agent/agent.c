@@ -23,7 +23,6 @@
 #define MC_OID	1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE
 
 static const oid table_oid[] = { MC_OID, 1, 1 };
-static const oid entry_oid[] = { MC_OID, 1, 1, 1 };
 static const oid module_oid[] = { MC_OID };
 static const oid trap_oids[][10] = {
 	{ MC_OID, 0, 1 }, { MC_OID, 0, 2 }, { MC_OID, 0, 3 }
@@ -178,7 +177,6 @@ agent_init(const char *socket, int ping_seconds)
 	ii->table_reginfo = ti;
 	if (netsnmp_register_table_iterator2(reg, ii) != SNMPERR_SUCCESS)
 		return -1;
-	(void)entry_oid;
 	register_sysORTable((oid *)module_oid, OID_LENGTH(module_oid),
 	    "MAILCANARY-MIB: canary messages through mail paths");
 	init_snmp("mailcanaryd");

@@ -225,8 +225,13 @@ load_probes(const char *path, size_t *np, struct mc_error *err)
 			error_prefix(err, "[probe %s]", names[i]);
 			break;
 		}
+		/* Until its first cycle: the row exists, state unknown. */
 		v[i]->snap.index = v[i]->cfg.snmp_index > 0 ?
 		    (unsigned long)v[i]->cfg.snmp_index : i + 1;
+		snprintf(v[i]->snap.name, sizeof(v[i]->snap.name), "%s",
+		    v[i]->cfg.name);
+		v[i]->snap.state = 4;
+		v[i]->snap.condition = COND_PENDING;
 	}
 	if (v == NULL || i < n) {
 		size_t k;
@@ -333,10 +338,6 @@ reload(const char *path)
 			nv[i]->next_run = slots[k]->next_run;
 		} else {
 			nv[i]->snap.discontinuity = agent_uptime();
-			snprintf(nv[i]->snap.name, sizeof(nv[i]->snap.name),
-			    "%s", nv[i]->cfg.name);
-			nv[i]->snap.state = 4;
-			nv[i]->snap.condition = COND_PENDING;
 		}
 		all[nall++] = nv[i];
 	}
@@ -442,12 +443,6 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	drop_privileges(user);
-	for (k = 0; k < nslots; k++) {
-		slots[k]->snap.state = 4;
-		slots[k]->snap.condition = COND_PENDING;
-		snprintf(slots[k]->snap.name, sizeof(slots[k]->snap.name),
-		    "%s", slots[k]->cfg.name);
-	}
 	pthread_mutex_lock(&lock);
 	republish();
 	pthread_mutex_unlock(&lock);
