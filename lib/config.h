@@ -63,6 +63,10 @@ struct config {
 	char		*mailbox_password;
 	char		*bounce_password;
 	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
+
+	/* Set by mailcanaryd when a reload changed the probe: the next
+	 * cycle zeroes the counters in the state file. */
+	int		 reset_counters;
 };
 
 void	config_init(struct config *);

@@ -13,6 +13,8 @@ enum log_level {
 };
 
 void	log_init(const char *, enum log_level);
+/* From now on, to syslog(3) with this facility instead of stderr. */
+void	log_syslog(int facility);
 int	log_level(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

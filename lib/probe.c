@@ -318,6 +318,8 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	}
 	if (rc == STATE_LOAD_CORRUPT)
 		verdict_add(&runerr, MC_UNKNOWN, REASON_STATE_RESET, -1, e.msg);
+	if (cfg->reset_counters)
+		memset(&rep->st.count, 0, sizeof(rep->st.count));
 	if (token_key_load(cfg->state_dir, &key, err) == -1) {
 		state_unlock(lockfd);
 		state_clear(&rep->st);

@@ -1,7 +1,7 @@
 /*
- * agent.c - the Net-SNMP AgentX glue of mailcanaryd: a table iterator
- * over the published snapshots, the notifications, sysORTable. Nothing
- * here blocks on anything but the AgentX socket.
+ * agent.c - the Net-SNMP AgentX glue of mailcanaryd: mcProbeTable and
+ * mcCanaryTable served from the published snapshots, the notifications,
+ * sysORTable. Nothing here blocks on anything but the AgentX socket.
  */
 /* Net-SNMP's config header defines these as well. */
 #undef PACKAGE_NAME
@@ -15,22 +15,34 @@
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 #include <net-snmp/agent/agent_sysORTable.h>
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <syslog.h>
+#include <time.h>
 
 #include "agent.h"
 
 #define MC_OID	1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE
 
-static const oid table_oid[] = { MC_OID, 1, 1 };
+static const oid probe_entry_oid[] = { MC_OID, 1, 1, 1 };
+static const oid canary_entry_oid[] = { MC_OID, 1, 2, 1 };
 static const oid module_oid[] = { MC_OID };
 static const oid trap_oids[][10] = {
 	{ MC_OID, 0, 1 }, { MC_OID, 0, 2 }, { MC_OID, 0, 3 }
 };
 static const oid snmptrap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 };
 
+/* What the handlers serve: probe rows by index, canary rows by (probe
+ * index, seq), both sorted, both rebuilt by agent_publish(). */
+struct canary_ref {
+	const struct snapshot	*probe;
+	const struct canary_row	*c;
+};
 static const struct snapshot *rows;
 static size_t nrows;
+static struct canary_ref *crows;
+static size_t ncrows;
 static struct timeval started;
 
 unsigned long
@@ -43,111 +55,285 @@ agent_uptime(void)
 	    (now.tv_usec - started.tv_usec) / 10000);
 }
 
-static netsnmp_variable_list *
-table_next(void **loop, void **data, netsnmp_variable_list *index,
-    netsnmp_iterator_info *info)
-{
-	size_t i = (size_t)(uintptr_t)*loop;
-	u_long idx;
+/*
+ * A table served from a sorted array, without the iterator helper: GET
+ * and GETNEXT find a row by binary search, so a walk of n rows costs
+ * n log n, not n squared. GETBULK arrives as GETNEXTs (bulk_to_next).
+ */
+struct table_def {
+	const oid	*entry;
+	size_t		 entry_len;
+	unsigned long	 min_col, max_col;
+	size_t		 nidx;		/* sub-identifiers in an index */
+	size_t		(*count)(void);
+	void		(*index)(size_t row, oid *out);
+	void		(*value)(size_t row, unsigned long col,
+			    netsnmp_variable_list *);
+};
 
-	(void)info;
-	if (i >= nrows)
-		return NULL;
-	idx = rows[i].index;
-	snmp_set_var_value(index, &idx, sizeof(idx));
-	*data = (void *)&rows[i];
-	*loop = (void *)(uintptr_t)(i + 1);
-	return index;
+#define TABLE_OID_MAX	32
+
+/* entry.col.index of a row into out; returns its length. */
+static size_t
+table_name(const struct table_def *t, unsigned long col, size_t row,
+    oid *out)
+{
+	memcpy(out, t->entry, t->entry_len * sizeof(oid));
+	out[t->entry_len] = (oid)col;
+	t->index(row, out + t->entry_len + 1);
+	return t->entry_len + 1 + t->nidx;
 }
 
-static netsnmp_variable_list *
-table_first(void **loop, void **data, netsnmp_variable_list *index,
-    netsnmp_iterator_info *info)
+/* The first row of a column whose name is greater than (or, exact, equal
+ * to) name; count() when there is none. */
+static size_t
+table_search(const struct table_def *t, unsigned long col, const oid *name,
+    size_t len, int exact)
 {
-	*loop = (void *)(uintptr_t)0;
-	return table_next(loop, data, index, info);
+	oid cand[TABLE_OID_MAX];
+	size_t lo = 0, hi = t->count(), mid, n;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		n = table_name(t, col, mid, cand);
+		c = snmp_oid_compare(cand, n, name, len);
+		if (c < 0 || (c == 0 && !exact))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static void
-set_str(netsnmp_request_info *r, const char *s)
+table_get(const struct table_def *t, netsnmp_agent_request_info *ri,
+    netsnmp_request_info *r)
 {
-	snmp_set_var_typed_value(r->requestvb, ASN_OCTET_STR, s, strlen(s));
-}
+	const oid *name = r->requestvb->name;
+	size_t len = r->requestvb->name_length, row;
+	oid cand[TABLE_OID_MAX];
+	unsigned long col;
 
-static void
-set_num(netsnmp_request_info *r, u_char type, unsigned long v)
-{
-	u_long x = v;
-
-	if (type == ASN_INTEGER) {
-		long i = (long)v;
-
-		snmp_set_var_typed_value(r->requestvb, type, &i, sizeof(i));
+	if (len <= t->entry_len || snmp_oid_compare(name, t->entry_len,
+	    t->entry, t->entry_len) != 0 || name[t->entry_len] < t->min_col ||
+	    name[t->entry_len] > t->max_col) {
+		netsnmp_set_request_error(ri, r, SNMP_NOSUCHOBJECT);
 		return;
 	}
-	snmp_set_var_typed_value(r->requestvb, type, &x, sizeof(x));
+	col = name[t->entry_len];
+	row = table_search(t, col, name, len, 1);
+	if (len != t->entry_len + 1 + t->nidx || row >= t->count() ||
+	    snmp_oid_compare(cand, table_name(t, col, row, cand), name,
+	    len) != 0) {
+		netsnmp_set_request_error(ri, r, SNMP_NOSUCHINSTANCE);
+		return;
+	}
+	t->value(row, col, r->requestvb);
+}
+
+static void
+table_getnext(const struct table_def *t, netsnmp_request_info *r)
+{
+	const oid *name = r->requestvb->name;
+	size_t len = r->requestvb->name_length, row = 0, n;
+	oid cand[TABLE_OID_MAX];
+	unsigned long col = t->min_col;
+	int c;
+
+	if (t->count() == 0)
+		return;
+	/* Against the entry's prefix: past it, before it, or inside. */
+	n = len < t->entry_len ? len : t->entry_len;
+	c = snmp_oid_compare(name, n, t->entry, n);
+	if (c > 0)
+		return;		/* past the table: the next subtree answers */
+	if (c == 0 && len > t->entry_len && name[t->entry_len] >= t->min_col) {
+		if (name[t->entry_len] > t->max_col)
+			return;
+		col = name[t->entry_len];
+		row = table_search(t, col, name, len, 0);
+		if (row >= t->count()) {
+			if (++col > t->max_col)
+				return;
+			row = 0;
+		}
+	}
+	n = table_name(t, col, row, cand);
+	snmp_set_var_objid(r->requestvb, cand, n);
+	t->value(row, col, r->requestvb);
 }
 
 static int
 table_handler(netsnmp_mib_handler *h, netsnmp_handler_registration *reg,
     netsnmp_agent_request_info *ri, netsnmp_request_info *requests)
 {
+	const struct table_def *t = h->myvoid;
 	netsnmp_request_info *r;
-	netsnmp_table_request_info *ti;
-	const struct snapshot *s;
 
-	(void)h; (void)reg;
-	if (ri->mode != MODE_GET)
-		return SNMP_ERR_NOERROR;
+	(void)reg;
 	for (r = requests; r != NULL; r = r->next) {
-		s = netsnmp_extract_iterator_context(r);
-		ti = netsnmp_extract_table_info(r);
-		if (s == NULL || ti == NULL) {
-			netsnmp_set_request_error(ri, r, SNMP_NOSUCHINSTANCE);
+		if (r->processed)
 			continue;
-		}
-		switch (ti->colnum) {
-		case 2: set_str(r, s->name); break;
-		case 3: set_str(r, s->route); break;
-		case 4: set_str(r, s->recipient); break;
-		case 5: set_num(r, ASN_INTEGER, (unsigned long)s->state); break;
-		case 6: set_num(r, ASN_INTEGER, (unsigned long)s->condition);
-			break;
-		case 7: set_str(r, s->text); break;
-		case 8: set_num(r, ASN_COUNTER, s->sent); break;
-		case 9: set_num(r, ASN_COUNTER, s->delivered); break;
-		case 10: set_num(r, ASN_COUNTER, s->bounced); break;
-		case 11: set_num(r, ASN_COUNTER, s->bogus); break;
-		case 12: set_num(r, ASN_COUNTER, s->delayed); break;
-		case 13: set_num(r, ASN_COUNTER, s->hidden); break;
-		case 14: set_num(r, ASN_COUNTER, s->late); break;
-		case 15: set_num(r, ASN_COUNTER, s->submit_failed); break;
-		case 16: set_num(r, ASN_GAUGE, s->inflight); break;
-		case 17: set_num(r, ASN_GAUGE, s->oldest_inflight); break;
-		case 18: set_num(r, ASN_GAUGE, s->last_latency_ms); break;
-		case 19: set_num(r, ASN_GAUGE, s->median_ms); break;
-		case 20: set_num(r, ASN_GAUGE, s->p95_ms); break;
-		case 21: set_num(r, ASN_GAUGE, s->greylist_delay); break;
-		case 22: set_num(r, ASN_GAUGE, s->since_delivery); break;
-		case 23: set_str(r, s->bounce_status); break;
-		case 24: set_str(r, s->bounce_diag); break;
-		case 25: set_num(r, ASN_TIMETICKS, s->last_change); break;
-		case 26: set_num(r, ASN_TIMETICKS, s->discontinuity); break;
-		default:
-			netsnmp_set_request_error(ri, r, SNMP_NOSUCHOBJECT);
-		}
+		if (ri->mode == MODE_GET)
+			table_get(t, ri, r);
+		else if (ri->mode == MODE_GETNEXT)
+			table_getnext(t, r);
 	}
 	return SNMP_ERR_NOERROR;
 }
 
-int
-agent_init(const char *socket, int ping_seconds)
+static void
+set_str(netsnmp_variable_list *v, const char *s)
+{
+	snmp_set_var_typed_value(v, ASN_OCTET_STR, s, strlen(s));
+}
+
+static void
+set_num(netsnmp_variable_list *v, u_char type, unsigned long n)
+{
+	u_long x = n;
+	long i = (long)n;
+
+	if (type == ASN_INTEGER)
+		snmp_set_var_typed_value(v, type, &i, sizeof(i));
+	else
+		snmp_set_var_typed_value(v, type, &x, sizeof(x));
+}
+
+static size_t
+probe_count(void)
+{
+	return nrows;
+}
+
+static void
+probe_index(size_t row, oid *out)
+{
+	out[0] = (oid)rows[row].index;
+}
+
+static void
+probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
+{
+	const struct snapshot *s = &rows[row];
+
+	switch (col) {
+	case 2: set_str(v, s->name); break;
+	case 3: set_str(v, s->route); break;
+	case 4: set_str(v, s->recipient); break;
+	case 5: set_num(v, ASN_INTEGER, (unsigned long)s->state); break;
+	case 6: set_num(v, ASN_INTEGER, (unsigned long)s->condition); break;
+	case 7: set_str(v, s->text); break;
+	case 8: set_num(v, ASN_COUNTER, s->sent); break;
+	case 9: set_num(v, ASN_COUNTER, s->delivered); break;
+	case 10: set_num(v, ASN_COUNTER, s->bounced); break;
+	case 11: set_num(v, ASN_COUNTER, s->bogus); break;
+	case 12: set_num(v, ASN_COUNTER, s->delayed); break;
+	case 13: set_num(v, ASN_COUNTER, s->hidden); break;
+	case 14: set_num(v, ASN_COUNTER, s->late); break;
+	case 15: set_num(v, ASN_COUNTER, s->submit_failed); break;
+	case 16: set_num(v, ASN_GAUGE, s->inflight); break;
+	case 17: set_num(v, ASN_GAUGE, s->oldest_inflight); break;
+	case 18: set_num(v, ASN_GAUGE, s->last_latency_ms); break;
+	case 19: set_num(v, ASN_GAUGE, s->median_ms); break;
+	case 20: set_num(v, ASN_GAUGE, s->p95_ms); break;
+	case 21: set_num(v, ASN_GAUGE, s->greylist_delay); break;
+	case 22: set_num(v, ASN_GAUGE, s->since_delivery); break;
+	case 23: set_str(v, s->bounce_status); break;
+	case 24: set_str(v, s->bounce_diag); break;
+	case 25: set_num(v, ASN_TIMETICKS, s->last_change); break;
+	case 26: set_num(v, ASN_TIMETICKS, s->discontinuity); break;
+	}
+}
+
+static size_t
+canary_count(void)
+{
+	return ncrows;
+}
+
+static void
+canary_index(size_t row, oid *out)
+{
+	out[0] = (oid)crows[row].probe->index;
+	out[1] = (oid)crows[row].c->seq;
+}
+
+/* DateAndTime, UTC: year(2) month day hour minutes seconds deci-seconds
+ * '+' 0 0. */
+static void
+set_date(netsnmp_variable_list *v, double t)
+{
+	u_char d[11];
+	time_t sec = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	d[0] = (u_char)((tm.tm_year + 1900) >> 8);
+	d[1] = (u_char)((tm.tm_year + 1900) & 0xff);
+	d[2] = (u_char)(tm.tm_mon + 1);
+	d[3] = (u_char)tm.tm_mday;
+	d[4] = (u_char)tm.tm_hour;
+	d[5] = (u_char)tm.tm_min;
+	d[6] = (u_char)(tm.tm_sec > 59 ? 59 : tm.tm_sec);
+	d[7] = (u_char)((t - (double)sec) * 10);
+	d[8] = '+';
+	d[9] = d[10] = 0;
+	snmp_set_var_typed_value(v, ASN_OCTET_STR, d, sizeof(d));
+}
+
+static void
+canary_value(size_t row, unsigned long col, netsnmp_variable_list *v)
+{
+	const struct canary_row *c = crows[row].c;
+	double now = (double)time(NULL);
+
+	switch (col) {
+	case 2: set_str(v, c->token); break;
+	case 3: set_date(v, c->sent_at); break;
+	case 4: set_num(v, ASN_GAUGE, now > c->sent_at ?
+		    (unsigned long)(now - c->sent_at) : 0); break;
+	case 5: set_num(v, ASN_INTEGER, (unsigned long)c->outcome); break;
+	case 6: set_num(v, ASN_GAUGE, c->latency_ms); break;
+	case 7: set_str(v, c->queue_id); break;
+	case 8: set_str(v, c->bounce_status); break;
+	}
+}
+
+static const struct table_def probe_table = {
+	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 26, 1,
+	probe_count, probe_index, probe_value
+};
+static const struct table_def canary_table = {
+	canary_entry_oid, OID_LENGTH(canary_entry_oid), 2, 8, 2,
+	canary_count, canary_index, canary_value
+};
+
+static int
+table_register(const char *name, const struct table_def *t)
 {
 	netsnmp_handler_registration *reg;
-	netsnmp_table_registration_info *ti;
-	netsnmp_iterator_info *ii;
 
+	/* Registered at the table's OID, the entry without its last arc. */
+	reg = netsnmp_create_handler_registration(name, table_handler,
+	    t->entry, t->entry_len - 1, HANDLER_CAN_RONLY);
+	if (reg == NULL)
+		return -1;
+	reg->handler->myvoid = (void *)t;
+	return netsnmp_register_handler(reg) == SNMPERR_SUCCESS ? 0 : -1;
+}
+
+int
+agent_init(const char *socket, int ping_seconds, int to_syslog)
+{
 	gettimeofday(&started, NULL);
+	/* Net-SNMP's own messages (lost master, reconnects) go where ours
+	 * go. */
+	if (to_syslog)
+		snmp_enable_syslog_ident("mailcanaryd", LOG_DAEMON);
+	else
+		snmp_enable_stderrlog();
 	/* No MIB files at run time: everything here is numeric. */
 	setenv("MIBS", "", 1);
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
@@ -162,20 +348,8 @@ agent_init(const char *socket, int ping_seconds)
 	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID,
 	    NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, ping_seconds);
 
-	reg = netsnmp_create_handler_registration("mcProbeTable",
-	    table_handler, table_oid, OID_LENGTH(table_oid),
-	    HANDLER_CAN_RONLY);
-	ti = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-	ii = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
-	if (reg == NULL || ti == NULL || ii == NULL)
-		return -1;
-	netsnmp_table_helper_add_indexes(ti, ASN_UNSIGNED, 0);
-	ti->min_column = 2;
-	ti->max_column = 26;
-	ii->get_first_data_point = table_first;
-	ii->get_next_data_point = table_next;
-	ii->table_reginfo = ti;
-	if (netsnmp_register_table_iterator2(reg, ii) != SNMPERR_SUCCESS)
+	if (table_register("mcProbeTable", &probe_table) == -1 ||
+	    table_register("mcCanaryTable", &canary_table) == -1)
 		return -1;
 	register_sysORTable((oid *)module_oid, OID_LENGTH(module_oid),
 	    "MAILCANARY-MIB: canary messages through mail paths");
@@ -183,11 +357,39 @@ agent_init(const char *socket, int ping_seconds)
 	return 0;
 }
 
-void
+int
 agent_publish(const struct snapshot *s, size_t n)
 {
+	struct canary_ref *c;
+	size_t i, k, total = 0;
+
 	rows = s;
 	nrows = n;
+	free(crows);
+	crows = NULL;
+	ncrows = 0;
+	for (i = 0; i < n; i++)
+		total += s[i].ncanaries;
+	/* Out of memory: the probe rows still, the canary rows not. */
+	if ((c = calloc(total + 1, sizeof(*c))) == NULL)
+		return -1;
+	total = 0;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < s[i].ncanaries; k++) {
+			c[total].probe = &s[i];
+			c[total++].c = &s[i].canaries[k];
+		}
+	crows = c;
+	ncrows = total;
+	return 0;
+}
+
+void
+agent_snapshot_free(struct snapshot *s)
+{
+	free(s->canaries);
+	s->canaries = NULL;
+	s->ncanaries = 0;
 }
 
 void
@@ -269,4 +471,7 @@ void
 agent_shutdown(void)
 {
 	snmp_shutdown("mailcanaryd");
+	free(crows);
+	crows = NULL;
+	ncrows = nrows = 0;
 }

@@ -18,7 +18,24 @@ enum agent_condition {
 	COND_MAILBOX_FAILED
 };
 
-/* What the table shows of one probe: a copy, made after each cycle. */
+/* One row of mcCanaryTable. */
+struct canary_row {
+	unsigned long	seq;
+	char		token[64 + 1];
+	double		sent_at;	/* wall clock */
+	int		outcome;	/* McOutcome: 1 inFlight .. 6 */
+	unsigned long	latency_ms;
+	char		queue_id[129];
+	char		bounce_status[17];
+};
+
+/* Rows of mcCanaryTable per probe: the oldest in flight, then the newest
+ * resolved. */
+#define AGENT_CANARIES_INFLIGHT	32
+#define AGENT_CANARIES_RESOLVED	5
+
+/* What the tables show of one probe: a copy, made after each cycle. The
+ * canary rows are owned by the snapshot (agent_snapshot_free). */
 struct snapshot {
 	unsigned long	index;
 	char		name[65];
@@ -41,12 +58,18 @@ struct snapshot {
 	unsigned long	canary_age;
 	char		canary_queue_id[129];
 	char		canary_bounce_status[17];
+	struct canary_row *canaries;	/* ordered by seq */
+	size_t		ncanaries;
 };
 
-/* Connects as an AgentX subagent and registers the table and sysORTable. */
-int	agent_init(const char *socket, int ping_seconds);
-/* Publishes the current rows (sorted by index); the array is borrowed. */
-void	agent_publish(const struct snapshot *, size_t);
+/* Connects as an AgentX subagent and registers the tables and
+ * sysORTable; Net-SNMP's messages go to syslog or stderr. */
+int	agent_init(const char *socket, int ping_seconds, int to_syslog);
+/* Publishes the current rows (sorted by index, no index twice); the
+ * array and its canary rows are borrowed until the next call. Returns -1
+ * when out of memory: the probe rows are served, the canary rows not. */
+int	agent_publish(const struct snapshot *, size_t);
+void	agent_snapshot_free(struct snapshot *);
 /* Runs Net-SNMP for at most timeout_ms: requests, pings, reconnects. */
 void	agent_poll(int timeout_ms);
 unsigned long	agent_uptime(void);

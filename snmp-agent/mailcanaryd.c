@@ -35,6 +35,7 @@ struct probe_slot {
 	int		 running;
 	int		 done;		/* a result waits in snap_new */
 	int		 retired;	/* removed by a reload, still running */
+	unsigned long	 collected;	/* results taken */
 	struct snapshot	 snap;		/* what SNMP shows */
 	struct snapshot	 snap_new;	/* the worker's latest */
 	pthread_t	 thread;
@@ -43,6 +44,7 @@ struct probe_slot {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct probe_slot **slots;
 static size_t nslots;
+static size_t nretired;		/* slots retired and still running */
 static struct snapshot *published;
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -98,6 +100,47 @@ ulong_cmp(const void *a, const void *b)
 	unsigned long y = *(const unsigned long *)b;
 
 	return (x > y) - (x < y);
+}
+
+/* mcCanaryTable rows: the oldest canaries in flight (the missing ones),
+ * and the newest resolved. */
+static void
+snapshot_canaries(struct snapshot *s, const struct state *st)
+{
+	size_t i, nin = 0, nres = 0, from = st->n;
+
+	s->canaries = calloc(AGENT_CANARIES_INFLIGHT + AGENT_CANARIES_RESOLVED,
+	    sizeof(*s->canaries));
+	s->ncanaries = 0;
+	if (s->canaries == NULL)
+		return;
+	for (i = st->n; i-- > 0 && nres < AGENT_CANARIES_RESOLVED;)
+		if (st->c[i].status != CANARY_IN_FLIGHT) {
+			nres++;
+			from = i;
+		}
+	for (i = 0; i < st->n; i++) {
+		const struct canary *c = &st->c[i];
+		struct canary_row *r;
+
+		if (c->status == CANARY_IN_FLIGHT ?
+		    nin++ >= AGENT_CANARIES_INFLIGHT : i < from)
+			continue;
+		r = &s->canaries[s->ncanaries++];
+		r->seq = c->seq;
+		snprintf(r->token, sizeof(r->token), "%s", c->token);
+		r->sent_at = c->sent_at;
+		r->outcome = c->status + 1;
+		r->latency_ms = c->status == CANARY_DELIVERED ||
+		    c->status == CANARY_LATE ? (unsigned long)(c->latency *
+		    1000) : 0;
+		snprintf(r->queue_id, sizeof(r->queue_id), "%s",
+		    c->queue_id ? c->queue_id : "");
+		snprintf(r->bounce_status, sizeof(r->bounce_status), "%s",
+		    c->bounce_status ? c->bounce_status : "");
+		net_sanitize(r->queue_id);
+		net_sanitize(r->bounce_status);
+	}
 }
 
 static void
@@ -170,6 +213,7 @@ snapshot_fill(struct snapshot *s, const struct config *cfg,
 	}
 	net_sanitize(s->text);
 	net_sanitize(s->bounce_diag);
+	snapshot_canaries(s, st);
 }
 
 static void *
@@ -185,6 +229,8 @@ worker(void *arg)
 	if (probe_run(&p->cfg, &rep, &err) == 0) {
 		snapshot_fill(&s, &p->cfg, &rep);
 		probe_report_clear(&rep);
+		/* Only this thread reads cfg while the cycle runs. */
+		p->cfg.reset_counters = 0;
 	} else {
 		snprintf(s.name, sizeof(s.name), "%s", p->cfg.name);
 		s.state = 4;
@@ -206,7 +252,7 @@ load_probes(const char *path, size_t *np, struct mc_error *err)
 {
 	struct probe_slot **v;
 	char **names = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, k;
 
 	if (config_probe_names(path, &names, &n, err) == -1)
 		return NULL;
@@ -217,8 +263,10 @@ load_probes(const char *path, size_t *np, struct mc_error *err)
 	}
 	v = calloc(n, sizeof(*v));
 	for (i = 0; v && i < n; i++) {
-		if ((v[i] = calloc(1, sizeof(*v[i]))) == NULL)
+		if ((v[i] = calloc(1, sizeof(*v[i]))) == NULL) {
+			error_set(err, "out of memory");
 			break;
+		}
 		config_init(&v[i]->cfg);
 		if (config_load(&v[i]->cfg, path, names[i], err) == -1 ||
 		    config_finish(&v[i]->cfg, err) == -1) {
@@ -232,10 +280,20 @@ load_probes(const char *path, size_t *np, struct mc_error *err)
 		    v[i]->cfg.name);
 		v[i]->snap.state = 4;
 		v[i]->snap.condition = COND_PENDING;
+		for (k = 0; k < i; k++)
+			if (v[k]->snap.index == v[i]->snap.index) {
+				error_set(err, "%s: [probe %s] and [probe %s] "
+				    "both take row %lu of mcProbeTable: give "
+				    "each its own snmp_index", path, names[k],
+				    names[i], v[i]->snap.index);
+				break;
+			}
+		if (k < i)
+			break;
 	}
+	if (v == NULL)
+		error_set(err, "out of memory");
 	if (v == NULL || i < n) {
-		size_t k;
-
 		for (k = 0; v && k < n && v[k]; k++) {
 			config_clear(&v[k]->cfg);
 			free(v[k]);
@@ -262,21 +320,42 @@ snap_cmp(const void *a, const void *b)
 static void
 republish(void)
 {
+	struct snapshot *v;
 	size_t i, n = 0;
 
-	free(published);
-	published = calloc(nslots + 1, sizeof(*published));
-	for (i = 0; published && i < nslots; i++)
+	if ((v = calloc(nslots + 1, sizeof(*v))) == NULL) {
+		/* The old rows may point at freed canaries: serve none. */
+		log_warnx("out of memory: mcProbeTable is empty until the "
+		    "next cycle");
+		free(published);
+		published = NULL;
+		agent_publish(NULL, 0);
+		return;
+	}
+	for (i = 0; i < nslots; i++)
 		if (!slots[i]->retired)
-			published[n++] = slots[i]->snap;
-	if (published)
-		qsort(published, n, sizeof(*published), snap_cmp);
-	agent_publish(published, n);
+			v[n++] = slots[i]->snap;
+	qsort(v, n, sizeof(*v), snap_cmp);
+	if (agent_publish(v, n) == -1)
+		log_warnx("out of memory: mcCanaryTable is empty until the "
+		    "next cycle");
+	free(published);
+	published = v;
+}
+
+static const char *
+state_name(int state)
+{
+	static const char *const names[] = {
+		"OK", "WARNING", "CRITICAL", "UNKNOWN"
+	};
+
+	return state >= 1 && state <= 4 ? names[state - 1] : "none";
 }
 
 /* Takes a worker's result: counters, LastChange, notifications. */
 static void
-collect(struct probe_slot *p, int notify)
+collect(struct probe_slot *p)
 {
 	struct snapshot s = p->snap_new, old = p->snap;
 	unsigned long now = agent_uptime();
@@ -284,9 +363,15 @@ collect(struct probe_slot *p, int notify)
 	s.index = old.index;
 	s.discontinuity = old.discontinuity;
 	s.last_change = old.last_change;
+	if (!p->collected++)
+		log_info("probe %s: first cycle: %s", s.name, s.text);
+	else if (s.state == 4 && strcmp(s.text, old.text) != 0)
+		log_warnx("probe %s: %s", s.name, s.text);
 	if (s.state != old.state || s.condition != old.condition) {
 		s.last_change = now;
-		if (notify && p->cfg.notifications) {
+		log_info("probe %s: %s -> %s: %s", s.name,
+		    state_name(old.state), state_name(s.state), s.text);
+		if (p->cfg.notifications) {
 			if (s.condition == COND_HIDDEN &&
 			    old.condition != COND_HIDDEN)
 				agent_notify(NOTIFY_HIDDEN, &s);
@@ -300,7 +385,10 @@ collect(struct probe_slot *p, int notify)
 				agent_notify(NOTIFY_RECOVERED, &s);
 		}
 	}
+	agent_snapshot_free(&p->snap);
 	p->snap = s;
+	p->snap_new.canaries = NULL;
+	p->snap_new.ncanaries = 0;
 	p->done = 0;
 }
 
@@ -308,42 +396,105 @@ static void
 free_slot(struct probe_slot *p)
 {
 	config_clear(&p->cfg);
+	agent_snapshot_free(&p->snap);
+	if (p->done)
+		agent_snapshot_free(&p->snap_new);
 	free(p);
 }
 
+/* The effective settings as text, to tell a changed probe. */
+static char *
+config_text(const struct config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return NULL;
+	config_dump(cfg, f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+config_differs(const struct config *a, const struct config *b)
+{
+	char *x = config_text(a), *y = config_text(b);
+	int differs = x == NULL || y == NULL || strcmp(x, y) != 0;
+
+	free(x);
+	free(y);
+	return differs;
+}
+
+/*
+ * Rereads the configuration. A probe of the same name keeps its row, its
+ * schedule and its counters; if its settings changed, its counters
+ * restart (in its state file, at its next cycle) and its discontinuity
+ * time is now. One still running is retired and its result dropped.
+ */
 static int
 reload(const char *path)
 {
 	struct probe_slot **nv, **all;
 	struct mc_error err;
-	size_t nn, i, k, nall = 0;
+	size_t nn, i, k, nall = 0, changed = 0;
+	unsigned long now = agent_uptime();
 
 	if ((nv = load_probes(path, &nn, &err)) == NULL) {
 		log_warnx("reload refused, keeping the running probes: %s",
 		    err.msg);
 		return -1;
 	}
-	all = calloc(nn + nslots, sizeof(*all));
+	if ((all = calloc(nn + nslots, sizeof(*all))) == NULL) {
+		log_warnx("reload refused: out of memory");
+		for (i = 0; i < nn; i++)
+			free_slot(nv[i]);
+		free(nv);
+		return -1;
+	}
 	pthread_mutex_lock(&lock);
 	for (i = 0; i < nn; i++) {
-		/* The same name keeps its row, counters and schedule. */
+		struct probe_slot *n = nv[i], *o = NULL;
+
 		for (k = 0; k < nslots; k++)
 			if (!slots[k]->retired && strcmp(slots[k]->cfg.name,
-			    nv[i]->cfg.name) == 0)
+			    n->cfg.name) == 0) {
+				o = slots[k];
 				break;
-		if (k < nslots && !slots[k]->running) {
-			nv[i]->snap = slots[k]->snap;
-			nv[i]->snap.index = nv[i]->cfg.snmp_index > 0 ?
-			    (unsigned long)nv[i]->cfg.snmp_index : i + 1;
-			nv[i]->next_run = slots[k]->next_run;
+			}
+		if (o == NULL) {
+			n->snap.discontinuity = now;
 		} else {
-			nv[i]->snap.discontinuity = agent_uptime();
+			if (o->done && !o->running)
+				collect(o);
+			agent_snapshot_free(&n->snap);
+			n->snap = o->snap;
+			o->snap.canaries = NULL;
+			o->snap.ncanaries = 0;
+			n->snap.index = n->cfg.snmp_index > 0 ?
+			    (unsigned long)n->cfg.snmp_index : i + 1;
+			n->next_run = o->next_run;
+			if (config_differs(&o->cfg, &n->cfg)) {
+				n->cfg.reset_counters = 1;
+				n->snap.discontinuity = now;
+				n->snap.sent = n->snap.delivered = 0;
+				n->snap.bounced = n->snap.bogus = 0;
+				n->snap.delayed = n->snap.hidden = 0;
+				n->snap.late = n->snap.submit_failed = 0;
+				changed++;
+			}
 		}
-		all[nall++] = nv[i];
+		all[nall++] = n;
 	}
 	for (k = 0; k < nslots; k++) {
 		if (slots[k]->running) {
 			slots[k]->retired = 1;	/* freed when it finishes */
+			nretired++;
 			all[nall++] = slots[k];
 		} else {
 			free_slot(slots[k]);
@@ -355,27 +506,52 @@ reload(const char *path)
 	nslots = nall;
 	republish();
 	pthread_mutex_unlock(&lock);
-	log_info("configuration reloaded: %zu probes", nn);
+	log_info("configuration reloaded: %zu probes, %zu changed", nn,
+	    changed);
 	return 0;
 }
 
-static void
-drop_privileges(const char *user)
+/* A reload retired a running cycle of this probe: wait for it, rather
+ * than queue behind its lock. */
+static int
+retired_running(const char *name)
+{
+	size_t k;
+
+	for (k = 0; nretired > 0 && k < nslots; k++)
+		if (slots[k]->retired && strcmp(slots[k]->cfg.name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The account to run as, looked up before anything else happens. */
+static int
+user_lookup(const char *user, uid_t *uid, gid_t *gid, struct mc_error *err)
 {
 	struct passwd *pw;
 
-	if (user == NULL)
-		return;
-	if ((pw = getpwnam(user)) == NULL) {
-		fprintf(stderr, PROGNAME ": no user %s\n", user);
-		exit(1);
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL)
+		return error_set(err, "--user %s: %s", user,
+		    errno ? strerror(errno) : "no such user");
+	if (geteuid() != 0)
+		return error_set(err, "--user %s: only root can change user",
+		    user);
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+drop_privileges(uid_t uid, gid_t gid)
+{
+	if (setgroups(1, &gid) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1) {
+		log_warn("cannot drop privileges to uid %lu",
+		    (unsigned long)uid);
+		return -1;
 	}
-	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
-	    setuid(pw->pw_uid) == -1) {
-		fprintf(stderr, PROGNAME ": cannot become %s: %s\n", user,
-		    strerror(errno));
-		exit(1);
-	}
+	return 0;
 }
 
 static void
@@ -393,6 +569,9 @@ main(int argc, char *argv[])
 	struct config global;
 	struct mc_error err;
 	struct sigaction sa;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	double start;
 	int fg = 0, check = 0, i, running;
 	size_t k;
 
@@ -419,6 +598,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, PROGNAME ": %s\n", err.msg);
 		return 1;
 	}
+	if (user != NULL && user_lookup(user, &uid, &gid, &err) == -1) {
+		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		return 1;
+	}
 	if (check) {
 		for (k = 0; k < nslots; k++)
 			config_dump(&slots[k]->cfg, stdout);
@@ -429,8 +612,10 @@ main(int argc, char *argv[])
 		perror(PROGNAME ": daemon");
 		return 1;
 	}
-	if (!fg)
-		openlog(PROGNAME, LOG_PID, LOG_DAEMON);
+	if (!fg) {
+		log_init(PROGNAME, LOG_LEVEL_INFO);
+		log_syslog(LOG_DAEMON);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
@@ -438,11 +623,18 @@ main(int argc, char *argv[])
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (agent_init(global.agentx_socket, 5) == -1) {
-		fprintf(stderr, PROGNAME ": cannot start the SNMP agent\n");
+	if (agent_init(global.agentx_socket, 5, !fg) == -1) {
+		log_warnx("cannot start the SNMP agent");
 		return 1;
 	}
-	drop_privileges(user);
+	if (user != NULL && drop_privileges(uid, gid) == -1)
+		return 1;
+	/* First cycles spread over a few seconds, not all at once. */
+	start = clock_mono();
+	for (k = 0; k < nslots; k++)
+		slots[k]->next_run = start + (double)k * (double)(slots[k]->
+		    cfg.interval < 10 ? slots[k]->cfg.interval : 10) /
+		    (double)nslots;
 	pthread_mutex_lock(&lock);
 	republish();
 	pthread_mutex_unlock(&lock);
@@ -464,7 +656,7 @@ main(int argc, char *argv[])
 			struct probe_slot *p = slots[k];
 
 			if (p->done && !p->retired) {
-				collect(p, 1);
+				collect(p);
 				changed = 1;
 			}
 			if (p->running) {
@@ -474,6 +666,7 @@ main(int argc, char *argv[])
 			if (p->retired) {
 				pthread_join(p->thread, NULL);
 				free_slot(p);
+				nretired--;
 				slots[k] = slots[--nslots];
 				k--;
 				changed = 1;
@@ -481,7 +674,8 @@ main(int argc, char *argv[])
 			}
 			if (p->thread)
 				pthread_join(p->thread, NULL), p->thread = 0;
-			if (!got_term && now >= p->next_run) {
+			if (!got_term && now >= p->next_run &&
+			    !retired_running(p->cfg.name)) {
 				p->running = 1;
 				p->next_run = now + (double)(p->cfg.interval > 0 ?
 				    p->cfg.interval : 60);

@@ -51,13 +51,30 @@ interval = 3
 [probe healthy]
 to = $MP_TO
 snmp_index = 7
+bounce_mailbox = $MP_BOUNCE_IMAP
+bounce_user = $MP_FROM_USER
+bounce_password_file = $MP_ROOT/smtp.pw
 EOT
-	[ "${1:-}" = both ] && printf '\n[probe void]\nto = canary@void.test\nlost_after = 12\n' >>"$X/mc.conf"
+	case " $* " in *" changed "*) echo 'warning = 1700' >>"$X/mc.conf" ;; esac
+	case " $* " in *" both "*) printf '\n[probe void]\nto = canary@void.test\nlost_after = 12\n' >>"$X/mc.conf" ;; esac
+	case " $* " in *" clash "*) sed -i 's/^snmp_index = 7/snmp_index = 2/' "$X/mc.conf" ;; esac
 	return 0
 }
 write_conf both
 E=1.3.6.1.4.1.32473.1.1.1
+C=1.3.6.1.4.1.32473.1.2.1
 get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
+trap_seen() {	# NOTIFICATION-NUMBER PATTERN...: a trap with all of them
+	local n=$1 l; shift
+	for i in $(seq 1 20); do
+		while IFS= read -r l; do
+			for p in "$@"; do grep -qF -- "$p" <<<"$l" || continue 2; done
+			return 0
+		done < <(grep -F "OID: .1.3.6.1.4.1.32473.0.$n" "$X/traps.log")
+		sleep 1
+	done
+	return 1
+}
 walk_names() { snmpwalk -v2c -c public -Oqn 127.0.0.1:$SNMP_PORT $E.2 2>&1; }
 wait_get() {	# OID VALUE SECONDS
 	local i
@@ -84,12 +101,65 @@ check "void: state critical(3)" test "$(get $E.5.2)" = 3
 check "void: the status text says hidden" grep -q 'canar.* hidden' <<<"$(get $E.7.2)"
 check "void: hidden counter matches the state file (>= 1, <= its count now)" \
     bash -c "[ '$(get $E.13.2)' -le \$(jq .counters.hidden '$X/state/void.json') ] && [ '$(get $E.13.2)' -ge 1 ]"
-check "mcCanaryHidden reached snmptrapd with the probe name and queue id" \
-    bash -c "grep 'OID: .1.3.6.1.4.1.32473.0.1' '$X/traps.log' | grep -q 'STRING: \"void\"'"
+check "mcCanaryHidden reached snmptrapd with the probe name, condition hidden, age and queue id" \
+    trap_seen 1 'STRING: "void"' "$E.6.2 = INTEGER: 4" "$C.4.2." "$C.7.2."
+HSEQ=$(grep -F 'OID: .1.3.6.1.4.1.32473.0.1' "$X/traps.log" | grep -o "$C\.7\.2\.[0-9]*" | head -1 | sed 's/.*\.//')
+check "mcCanaryHidden names a hidden canary of the state file, with its queue id" \
+    bash -c "[ -n '$HSEQ' ] && grep -F 'OID: .1.3.6.1.4.1.32473.0.1' '$X/traps.log' | head -1 | grep -qF \"\$(jq -r '.canaries[] | select(.seq == $HSEQ and .status == \"hidden\") | .queue_id' '$X/state/void.json')\""
+
+# mcCanaryTable: in flight and the last resolved, as in the state files.
+canary_rows_match() {	# probe-index state-file: every row's token and queue id
+	local walk l seq tok qid n=0
+	walk=$(snmpwalk -v2c -c public -Oqn 127.0.0.1:$SNMP_PORT $C.2.$1) || return 1
+	while read -r l; do
+		seq=${l%% *}; seq=${seq##*.}; tok=${l#* }; tok=${tok//\"/}
+		qid=$(get $C.7.$1.$seq); qid=${qid//\"/}
+		jq -e --arg t "$tok" --arg q "$qid" ".canaries[] | select(.seq == $seq and .token == \$t and ((.queue_id // \"\") == \$q))" "$2" >/dev/null ||
+		    { echo "row $seq ($tok, $qid) not in $2"; return 1; }
+		n=$((n + 1))
+	done <<<"$walk"
+	[ $n -ge 1 ]
+}
+check "mcCanaryTable: healthy's rows carry the tokens and queue ids of its state file" \
+    canary_rows_match 7 "$X/state/healthy.json"
+check "mcCanaryTable: void's rows too" canary_rows_match 2 "$X/state/void.json"
+check "mcCanaryTable: a delivered(2) canary of healthy with its latency" \
+    bash -c "snmpwalk -v2c -c public -Oqn 127.0.0.1:$SNMP_PORT $C.5.7 | grep -q ' 2\$'"
+check "mcCanaryTable: the hidden canary of the notification, as hidden(4)" \
+    test "$(get $C.5.2.$HSEQ)" = 4
+check "mcCanarySentTime: 11-byte DateAndTime in UTC, this year" bash -c \
+    "snmpget -v2c -c public -Oqvx 127.0.0.1:$SNMP_PORT $C.3.2.$HSEQ | tr -d '\" \n' | grep -qi '^$(printf '%04X' "$(date -u +%Y)")............2B0000\$'"
+check "mcCanaryAge: at least lost_after for the hidden canary" test "$(get $C.4.2.$HSEQ)" -ge 12
+check "a walk of the whole subtree is in order and covers both tables" bash -c \
+    "snmpbulkwalk -v2c -c public -On 127.0.0.1:$SNMP_PORT 1.3.6.1.4.1.32473 >'$X/walk' 2>&1 && grep -q '^.$E.26.7 ' '$X/walk' && grep -q '^.$C.8.7.' '$X/walk' && ! grep -qi 'not increasing\|error' '$X/walk'"
+check "GETNEXT from the last probe cell goes to the first canary cell" \
+    bash -c "snmpgetnext -v2c -c public -On 127.0.0.1:$SNMP_PORT $E.26.7 | grep -q '^.$C.2.2.'"
+check "GET of a missing row: noSuchInstance" bash -c "snmpget -v2c -c public 127.0.0.1:$SNMP_PORT $E.2.99 | grep -q 'No Such Instance'"
+check "GET of a column that is not there: noSuchObject" bash -c "snmpget -v2c -c public 127.0.0.1:$SNMP_PORT $E.99.7 | grep -q 'No Such Object'"
 check "no mcProbeRecovered without a problem before it" \
     bash -c "! grep -q 'OID: .1.3.6.1.4.1.32473.0.3' '$X/traps.log'"
 run --config "$X/mc.conf" --probe void --no-send
 check "check_mailcanary reads the daemon's state: CRITICAL hidden" bash -c "[ $RC = 2 ] && grep -q hidden <<<'$OUT'"
+
+# glitch: the relay turns the greylisting 450 into a bounce (the bogus NDR),
+# then healthy again: mcCanaryBounced, then mcProbeRecovered.
+check "mode glitch" "$MAILPATH" mode "$MP_ROOT" glitch
+check "glitch: healthy route shows bogusBounce(6)" wait_get $E.6.7 6 60
+check "glitch: state critical(3)" test "$(get $E.5.7)" = 3
+check "glitch: last bounce status 4.2.0 and the 450 in the diagnostic" \
+    bash -c "[ '$(get $E.23.7)' = '\"4.2.0\"' ] && grep -q 450 <<<'$(get $E.24.7)'"
+check "glitch: bogusBounces counter = the state file's" \
+    bash -c "[ '$(get $E.11.7)' -ge 1 ] && [ '$(get $E.11.7)' -le \$(jq .counters.bogus_ndr '$X/state/healthy.json') ]"
+check "mcCanaryBounced reached snmptrapd: probe, condition bogusBounce, status 4.2.0" \
+    trap_seen 2 'STRING: "healthy"' "$E.6.7 = INTEGER: 6" '"4.2.0"'
+check "mode healthy" "$MAILPATH" mode "$MP_ROOT" healthy
+check "healthy again: delivered(1), ok(1)" wait_get $E.6.7 1 90
+check "mcProbeRecovered reached snmptrapd with the probe and its latency" \
+    trap_seen 3 'STRING: "healthy"' "$E.6.7 = INTEGER: 1" "$E.18.7 = Gauge32:"
+NB=$(grep -cF 'OID: .1.3.6.1.4.1.32473.0.2' "$X/traps.log")
+NR=$(grep -cF 'OID: .1.3.6.1.4.1.32473.0.3' "$X/traps.log")
+check "mcCanaryBounced on a change only: no more than one per recovery ($NB bounced, $NR recovered, $(jq .counters.bogus_ndr "$X/state/healthy.json") bogus NDRs)" \
+    test "$NB" -le $((NR + 1))
 
 # SIGHUP: the void probe goes away, then comes back.
 write_conf
@@ -100,6 +170,30 @@ check "SIGHUP: the other row stays" test "$(get $E.2.7)" = '"healthy"'
 write_conf both
 kill -HUP $DPID
 check "SIGHUP: an added probe's row appears" wait_get $E.2.2 '"void"' 20
+check "SIGHUP: an added probe's discontinuity time is set" test "$(get $E.26.2 | tr -dc 0-9)" -gt 0
+
+# SIGHUP with healthy changed: its counters restart, void's do not.
+SENT_BEFORE=$(jq .counters.sent "$X/state/healthy.json")
+VOID_DISC=$(get $E.26.2)
+HEALTHY_DISC=$(get $E.26.7)
+write_conf both changed
+kill -HUP $DPID
+check "SIGHUP, probe changed: its discontinuity time moves" \
+    bash -c "for i in \$(seq 1 20); do [ \"\$(snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT $E.26.7)\" != '$HEALTHY_DISC' ] && exit 0; sleep 1; done; exit 1"
+check "SIGHUP, probe changed: its sent counter restarts (was $SENT_BEFORE)" \
+    test "$(get $E.8.7)" -lt "$SENT_BEFORE"
+check "SIGHUP, probe changed: ... in its state file too, at its next cycle" \
+    bash -c "sleep 5; [ \$(jq .counters.sent '$X/state/healthy.json') -lt $SENT_BEFORE ]"
+check "SIGHUP: an unchanged probe keeps its discontinuity time" test "$(get $E.26.2)" = "$VOID_DISC"
+write_conf both changed clash
+OUT=$("$DAEMON" -n -c "$X/mc.conf" 2>&1); RC=$?
+check "two probes on one row: -n refuses, naming both" \
+    bash -c "[ $RC = 1 ] && grep -q 'probe healthy.*probe void.*row 2' <<<'$OUT'"
+kill -HUP $DPID
+sleep 2
+check "... a reload refuses it and keeps the rows" \
+    bash -c "[ '$(get $E.2.7)' = '\"healthy\"' ] && [ '$(get $E.2.2)' = '\"void\"' ] && grep -q 'reload refused.*row 2' '$X/daemon.log'"
+write_conf both changed
 
 # snmpd restarts: the subagent reconnects within a few ping intervals.
 stop_pid "$(cat "$X/snmpd.pid")"
@@ -111,4 +205,55 @@ kill -TERM $DPID
 for i in $(seq 1 40); do kill -0 $DPID 2>/dev/null || break; sleep 0.25; done
 check "SIGTERM: stopped within 10 s" bash -c "! kill -0 $DPID 2>/dev/null"
 check "SIGTERM: state files load" jqt '.format_version == 1' "$X/state/healthy.json"
+check "the daemon logged state changes to stderr in the foreground" \
+    grep -q 'probe healthy: OK -> CRITICAL' "$X/daemon.log"
+
+# --user: drops to nobody after connecting; the table is still served.
+OUT=$("$DAEMON" -n -c "$X/mc.conf" --user no-such-user-mc 2>&1); RC=$?
+check "--user of an unknown account: one line, exit 1" \
+    bash -c "[ $RC = 1 ] && [ '$OUT' = 'mailcanaryd: --user no-such-user-mc: no such user' ]"
+mkdir -p "$X/state-nobody"
+chown 65534:65534 "$X/state-nobody"
+chmod 711 "$X"
+write_conf
+sed -i "s|^state_dir = .*|state_dir = $X/state-nobody|" "$X/mc.conf"
+"$DAEMON" -f -c "$X/mc.conf" --user nobody >"$X/daemon-nobody.log" 2>&1 &
+DPID=$!
+CLEANUP+=("stop_pid $DPID")
+check "--user nobody: the row is served" wait_get $E.2.7 '"healthy"' 20
+check "--user nobody: every thread runs as nobody" \
+    bash -c "[ \"\$(ps -L -o user= -p $DPID | sort -u | tr -d ' ')\" = nobody ]"
+check "--user nobody: its state file is written as nobody" \
+    bash -c "for i in \$(seq 1 20); do [ \"\$(stat -c %U '$X/state-nobody/healthy.json' 2>/dev/null)\" = nobody ] && exit 0; sleep 1; done; exit 1"
+stop_pid $DPID
+
+# Started while snmpd is down, in the background: it logs to syslog, keeps
+# probing, and serves the table once snmpd is up.
+stop_pid "$(cat "$X/snmpd.pid")"
+perl -MIO::Socket::UNIX -e '
+	my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $ARGV[0]) or die "$ARGV[0]: $!";
+	open(my $o, ">>", $ARGV[1]) or die; $o->autoflush(1);
+	print $o "$m\n" while defined $s->recv($m, 8192);' "$X/log.sock" "$X/syslog" &
+CLEANUP+=("stop_pid $!")
+for i in $(seq 1 50); do [ -S "$X/log.sock" ] && break; sleep 0.1; done
+write_conf
+if [ -e /dev/log ]; then
+	unshare -m sh -c "mount --bind '$X/log.sock' /dev/log && exec '$DAEMON' -c '$X/mc.conf'"
+else
+	ln -s "$X/log.sock" /dev/log
+	CLEANUP+=("rm -f /dev/log")
+	"$DAEMON" -c "$X/mc.conf"
+fi
+check "in the background: the shell gets its prompt back at once" test $? = 0
+DPID=$(pgrep -f "mailcanaryd -c $X/mc.conf" | head -1)
+CLEANUP+=("stop_pid $DPID")
+SENT0=$(jq .counters.sent "$X/state/healthy.json")
+check "snmpd absent: it keeps probing (sent grows past $SENT0)" \
+    bash -c "for i in \$(seq 1 20); do [ \$(jq .counters.sent '$X/state/healthy.json') -gt $SENT0 ] && exit 0; sleep 1; done; exit 1"
+check "syslog: started, with its pid" grep -q "mailcanaryd\[$DPID\]: running 1 probes" "$X/syslog"
+check "syslog: Net-SNMP says the master is missing" grep -qi "agentx master" "$X/syslog"
+start_snmpd
+check "snmpd started later: the table appears within 30 s" wait_get $E.2.7 '"healthy"' 30
+kill -TERM "$DPID"
+check "syslog: stopped" bash -c "for i in \$(seq 1 40); do grep -q 'mailcanaryd\[$DPID\]: stopped' '$X/syslog' && exit 0; sleep 0.25; done; exit 1"
 done_testing
