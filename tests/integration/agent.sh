@@ -136,6 +136,34 @@ check "GETNEXT from the last probe cell goes to the first canary cell" \
     bash -c "snmpgetnext -v2c -c public -On 127.0.0.1:$SNMP_PORT $E.26.7 | grep -q '^.$C.2.2.'"
 check "GET of a missing row: noSuchInstance" bash -c "snmpget -v2c -c public 127.0.0.1:$SNMP_PORT $E.2.99 | grep -q 'No Such Instance'"
 check "GET of a column that is not there: noSuchObject" bash -c "snmpget -v2c -c public 127.0.0.1:$SNMP_PORT $E.99.7 | grep -q 'No Such Object'"
+# The graphing kit against the live table: snmp_exporter (Debian's 0.21)
+# with the shipped module, the Cacti query's OIDs, the dashboard's series.
+EXP_PORT=$((SNMP_PORT + 2))
+if ss -Hltn "sport = :$EXP_PORT" 2>/dev/null | grep -q .; then
+	echo "Bail out! tcp 127.0.0.1:$EXP_PORT is already in use"; exit 1
+fi
+prometheus-snmp-exporter --config.file="$top_srcdir/packaging/snmp_exporter/snmp.yml" \
+    --web.listen-address=127.0.0.1:$EXP_PORT >"$X/exporter.log" 2>&1 &
+CLEANUP+=("stop_pid $!")
+scrape() { curl -sf "http://127.0.0.1:$EXP_PORT/snmp?module=mailcanary&target=127.0.0.1:$SNMP_PORT"; }
+for i in $(seq 1 50); do scrape >"$X/scrape" 2>/dev/null && break; sleep 0.2; done
+check "snmp_exporter: healthy's state, labelled with its name, route and index" \
+    grep -q "^mcProbeState{mcProbeIndex=\"7\",mcProbeName=\"healthy\",mcProbeRoute=\"127.0.0.1:${MP_SMTP##*:}\"} 1\$" "$X/scrape"
+check "snmp_exporter: void's state critical(3)" grep -q '^mcProbeState{mcProbeIndex="2",mcProbeName="void",.*} 3$' "$X/scrape"
+D=$(awk '/^mcProbeDelivered\{.*mcProbeName="healthy"/ {print $2}' "$X/scrape")
+check "snmp_exporter: healthy's delivered counter ($D) as in the state file" \
+    bash -c "[ -n '$D' ] && [ '$D' -ge 1 ] && [ '$D' -le \$(jq .counters.delivered '$X/state/healthy.json') ]"
+missing=""
+for m in $(jq -r '.panels[].targets[].expr' "$top_srcdir/packaging/grafana/mailcanary-dashboard.json" | grep -o 'mcProbe[A-Za-z0-9]*{' | tr -d '{' | sort -u); do
+	grep -q "^$m{.*mcProbeName=\"healthy\"" "$X/scrape" || missing="$missing $m"
+done
+check "snmp_exporter: every series the Grafana dashboard draws is scraped${missing:+ (missing:$missing)}" test -z "$missing"
+bad=""
+for oid in $(grep -o '<oid>[^<]*' "$top_srcdir/packaging/cacti/mailcanary.xml" | sed 's/<oid>//' | sort -u); do
+	[ "$(snmpwalk -v2c -c public -On 127.0.0.1:$SNMP_PORT "$oid" | grep -c "^$oid\.[0-9]* = ")" = 2 ] || bad="$bad $oid"
+done
+check "Cacti data query: each of its OIDs walks to one value per probe${bad:+ (not:$bad)}" test -z "$bad"
+
 check "no mcProbeRecovered without a problem before it" \
     bash -c "! grep -q 'OID: .1.3.6.1.4.1.32473.0.3' '$X/traps.log'"
 run --config "$X/mc.conf" --probe void --no-send
