@@ -270,14 +270,14 @@ send_canary(const struct config *cfg, struct state *st,
 		c->submitted_at = res.submitted_at;
 		state_set_str(&c->queue_id, res.queue_id[0] ? res.queue_id :
 		    NULL);
-		log_info("canary #%lu submitted to %s: %s", seq, res.via,
+		log_debug("canary #%lu submitted to %s: %s", seq, res.via,
 		    res.reply);
 	} else {
 		c->status = CANARY_SUBMIT_FAILED;
 		c->resolved_at = clock_wall();
 		state_set_str(&c->error, err.msg);
 		st->count.submit_failed++;
-		log_info("canary #%lu not submitted: %s", seq, err.msg);
+		log_debug("canary #%lu not submitted: %s", seq, err.msg);
 	}
 	return rc;
 }

@@ -353,6 +353,18 @@ state_name(int state)
 	return state >= 1 && state <= 4 ? names[state - 1] : "none";
 }
 
+static const char *
+condition_name(int cond)
+{
+	static const char *const names[] = {
+		"delivered", "pending", "overdue", "hidden", "bounced",
+		"bogusBounce", "delayed", "submitFailed", "mailboxFailed"
+	};
+
+	return cond >= COND_DELIVERED && cond <= COND_MAILBOX_FAILED ?
+	    names[cond - COND_DELIVERED] : "none";
+}
+
 /* Takes a worker's result: counters, LastChange, notifications. */
 static void
 collect(struct probe_slot *p)
@@ -369,8 +381,9 @@ collect(struct probe_slot *p)
 		log_warnx("probe %s: %s", s.name, s.text);
 	if (s.state != old.state || s.condition != old.condition) {
 		s.last_change = now;
-		log_info("probe %s: %s -> %s: %s", s.name,
-		    state_name(old.state), state_name(s.state), s.text);
+		log_info("probe %s: %s (%s) -> %s (%s): %s", s.name,
+		    state_name(old.state), condition_name(old.condition),
+		    state_name(s.state), condition_name(s.condition), s.text);
 		if (p->cfg.notifications) {
 			if (s.condition == COND_HIDDEN &&
 			    old.condition != COND_HIDDEN)
@@ -480,6 +493,8 @@ reload(const char *path)
 			    (unsigned long)n->cfg.snmp_index : i + 1;
 			n->next_run = o->next_run;
 			if (config_differs(&o->cfg, &n->cfg)) {
+				/* Its new settings are tried at once. */
+				n->next_run = 0;
 				n->cfg.reset_counters = 1;
 				n->snap.discontinuity = now;
 				n->snap.sent = n->snap.delivered = 0;

@@ -234,7 +234,7 @@ for i in $(seq 1 40); do kill -0 $DPID 2>/dev/null || break; sleep 0.25; done
 check "SIGTERM: stopped within 10 s" bash -c "! kill -0 $DPID 2>/dev/null"
 check "SIGTERM: state files load" jqt '.format_version == 1' "$X/state/healthy.json"
 check "the daemon logged state changes to stderr in the foreground" \
-    grep -q 'probe healthy: OK -> CRITICAL' "$X/daemon.log"
+    grep -q 'probe healthy: OK (delivered) -> CRITICAL (bogusBounce)' "$X/daemon.log"
 
 # --user: drops to nobody after connecting; the table is still served.
 OUT=$("$DAEMON" -n -c "$X/mc.conf" --user no-such-user-mc 2>&1); RC=$?
