@@ -406,6 +406,70 @@ fail:
 	return 0;
 }
 
+struct names_ctx {
+	char	**v;
+	size_t	  n;
+};
+
+static int
+names_add(struct names_ctx *c, const char *section)
+{
+	char **nv;
+	size_t i;
+
+	if (strncmp(section, "probe ", 6) != 0)
+		return 1;
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->v[i], section + 6) == 0)
+			return 1;
+	if ((nv = realloc(c->v, (c->n + 1) * sizeof(*nv))) == NULL)
+		return 0;
+	c->v = nv;
+	if ((c->v[c->n] = strdup(section + 6)) == NULL)
+		return 0;
+	c->n++;
+	return 1;
+}
+
+static int
+names_line(void *user, const char *section, const char *key,
+    const char *value)
+{
+	(void)user; (void)section; (void)key; (void)value;
+	return 1;
+}
+
+/*
+ * The section headers of an INI file, in order, as inih reads them: a line
+ * whose first non-blank character is '[', up to the first ']'. inih (as
+ * Debian builds it) reports a section only through its keys, so a
+ * [probe NAME] that takes everything from [global] would go unseen.
+ */
+static int
+ini_sections(const char *path, struct names_ctx *c)
+{
+	char line[1024], *p, *end;
+	FILE *f;
+	int rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		p = line;
+		if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+			p += 3;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '[' || (end = strchr(p + 1, ']')) == NULL)
+			continue;
+		*end = '\0';
+		if (names_add(c, p + 1) == 0)
+			rc = -2;
+	}
+	fclose(f);
+	return rc;
+}
+
 int
 config_load(struct config *cfg, const char *path, const char *probe,
     struct mc_error *err)
@@ -440,39 +504,24 @@ config_load(struct config *cfg, const char *path, const char *probe,
 		}
 	}
 	config_clear(&ctx.scratch);
+	if (probe != NULL && !ctx.found) {
+		/* A section with no keys of its own is found by its header. */
+		struct names_ctx c = { NULL, 0 };
+		size_t i;
+
+		if (ini_sections(path, &c) == 0)
+			for (i = 0; i < c.n; i++)
+				if (strcmp(c.v[i], probe) == 0)
+					ctx.found = 1;
+		while (c.n > 0)
+			free(c.v[--c.n]);
+		free(c.v);
+	}
 	if (probe != NULL && !ctx.found)
 		return error_set(err, "%s: no section [probe %s]", path, probe);
 	if (probe != NULL && (cfg->probe = strdup(probe)) == NULL)
 		return error_set(err, "out of memory");
 	return 0;
-}
-
-struct names_ctx {
-	char	**v;
-	size_t	  n;
-};
-
-static int
-names_line(void *user, const char *section, const char *key,
-    const char *value)
-{
-	struct names_ctx *c = user;
-	char **nv;
-	size_t i;
-
-	(void)key; (void)value;
-	if (strncmp(section, "probe ", 6) != 0)
-		return 1;
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->v[i], section + 6) == 0)
-			return 1;
-	if ((nv = realloc(c->v, (c->n + 1) * sizeof(*nv))) == NULL)
-		return 0;
-	c->v = nv;
-	if ((c->v[c->n] = strdup(section + 6)) == NULL)
-		return 0;
-	c->n++;
-	return 1;
 }
 
 int
@@ -482,7 +531,10 @@ config_probe_names(const char *path, char ***names, size_t *n,
 	struct names_ctx c = { NULL, 0 };
 	int line;
 
-	line = ini_parse(path, names_line, &c);
+	/* Syntax first (inih), then the headers in order. */
+	line = ini_parse(path, names_line, NULL);
+	if (line == 0)
+		line = ini_sections(path, &c);
 	if (line != 0) {
 		while (c.n > 0)
 			free(c.v[--c.n]);

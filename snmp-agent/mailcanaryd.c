@@ -46,6 +46,7 @@ static struct probe_slot **slots;
 static size_t nslots;
 static size_t nretired;		/* slots retired and still running */
 static struct snapshot *published;
+static int finished;		/* a worker has a result (under lock) */
 static volatile sig_atomic_t got_term, got_hup;
 
 static void
@@ -243,6 +244,7 @@ worker(void *arg)
 	p->snap_new = s;
 	p->done = 1;
 	p->running = 0;
+	finished = 1;
 	pthread_mutex_unlock(&lock);
 	return NULL;
 }
@@ -586,7 +588,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	uid_t uid = 0;
 	gid_t gid = 0;
-	double start;
+	double start, spread, next_due;
 	int fg = 0, check = 0, i, running;
 	size_t k;
 
@@ -644,28 +646,44 @@ main(int argc, char *argv[])
 	}
 	if (user != NULL && drop_privileges(uid, gid) == -1)
 		return 1;
-	/* First cycles spread over a few seconds, not all at once. */
+	/* First cycles spread out, not all at once: over 10 seconds, or at
+	 * 20 a second for many probes, but never beyond a probe's interval. */
 	start = clock_mono();
-	for (k = 0; k < nslots; k++)
-		slots[k]->next_run = start + (double)k * (double)(slots[k]->
-		    cfg.interval < 10 ? slots[k]->cfg.interval : 10) /
-		    (double)nslots;
+	spread = nslots > 200 ? (double)nslots / 20 : 10;
+	for (k = 0; k < nslots; k++) {
+		double ival = (double)(slots[k]->cfg.interval > 0 ?
+		    slots[k]->cfg.interval : 60);
+
+		slots[k]->next_run = start + (double)k *
+		    (ival < spread ? ival : spread) / (double)nslots;
+	}
 	pthread_mutex_lock(&lock);
 	republish();
 	pthread_mutex_unlock(&lock);
 	log_info("running %zu probes, AgentX on %s", nslots,
 	    global.agentx_socket);
 
+	next_due = 0;
 	for (;;) {
-		double now = clock_mono();
+		double now;
 		int changed = 0;
 
 		agent_poll(200);
 		if (got_hup) {
 			got_hup = 0;
 			reload(path);
+			next_due = 0;
 		}
+		now = clock_mono();
 		pthread_mutex_lock(&lock);
+		/* The slots are looked at only when there is something to do:
+		 * a result, a cycle due, a reload, a stop. Not per request. */
+		if (!finished && !got_term && now < next_due) {
+			pthread_mutex_unlock(&lock);
+			continue;
+		}
+		finished = 0;
+		next_due = now + 1;
 		running = 0;
 		for (k = 0; k < nslots; k++) {
 			struct probe_slot *p = slots[k];
@@ -689,6 +707,8 @@ main(int argc, char *argv[])
 			}
 			if (p->thread)
 				pthread_join(p->thread, NULL), p->thread = 0;
+			if (p->next_run < next_due)
+				next_due = p->next_run;
 			if (!got_term && now >= p->next_run &&
 			    !retired_running(p->cfg.name)) {
 				p->running = 1;

@@ -180,6 +180,29 @@ test_ini(void **unused)
 	assert_non_null(strstr(err.msg, "syntax.conf:2:"));
 	config_clear(&cfg);
 
+	/* A probe with no keys of its own takes [global]: it is found, and
+	 * listed in order with the others. */
+	{
+		char **names = NULL;
+		size_t n = 0;
+
+		path = write_file("bare.conf", "[global]\nsmtp = smtp://h\n"
+		    "[probe solo]\n\n  [probe two]\nto = x@y\n"
+		    "[probe solo]\n", 0644);
+		config_init(&cfg);
+		assert_int_equal(config_load(&cfg, path, "solo", &err), 0);
+		assert_string_equal(cfg.smtp, "smtp://h");
+		config_clear(&cfg);
+		assert_int_equal(config_probe_names(path, &names, &n, &err),
+		    0);
+		assert_int_equal(n, 2);
+		assert_string_equal(names[0], "solo");
+		assert_string_equal(names[1], "two");
+		free(names[0]);
+		free(names[1]);
+		free(names);
+	}
+
 	config_init(&cfg);
 	assert_int_equal(config_load(&cfg, "/nonexistent/x.conf", "a", &err),
 	    -1);
