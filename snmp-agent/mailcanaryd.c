@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -606,6 +607,9 @@ main(int argc, char *argv[])
 			usage();
 	}
 	log_init(PROGNAME, fg ? LOG_LEVEL_INFO : LOG_LEVEL_QUIET);
+	/* Hundreds of worker threads, mostly waiting on sockets: glibc's
+	 * arena per thread would cost memory and buy nothing. */
+	mallopt(M_ARENA_MAX, 2);
 	if ((slots = load_probes(path, &nslots, &err)) == NULL) {
 		fprintf(stderr, PROGNAME ": %s\n", err.msg);
 		return 1;
