@@ -234,7 +234,9 @@ for i in $(seq 1 40); do kill -0 $DPID 2>/dev/null || break; sleep 0.25; done
 check "SIGTERM: stopped within 10 s" bash -c "! kill -0 $DPID 2>/dev/null"
 check "SIGTERM: state files load" jqt '.format_version == 1' "$X/state/healthy.json"
 check "the daemon logged state changes to stderr in the foreground" \
-    grep -q 'probe healthy: OK (delivered) -> CRITICAL (bogusBounce)' "$X/daemon.log"
+    grep -qE 'probe healthy: [A-Z]+ \([a-zA-Z]+\) -> CRITICAL \(bogusBounce\): MAILCANARY CRITICAL - .*bogus NDR' "$X/daemon.log"
+grep -q 'probe healthy: .* -> CRITICAL (bogusBounce)' "$X/daemon.log" ||
+    diag "$(grep 'probe healthy' "$X/daemon.log" | cut -c1-160)"
 
 # --user: drops to nobody after connecting; the table is still served.
 OUT=$("$DAEMON" -n -c "$X/mc.conf" --user no-such-user-mc 2>&1); RC=$?
