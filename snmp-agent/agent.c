@@ -43,16 +43,21 @@ static const struct snapshot *rows;
 static size_t nrows;
 static struct canary_ref *crows;
 static size_t ncrows;
-static struct timeval started;
 
+/* The master's sysUpTime: the subagent library synchronises its clock
+ * with every response from snmpd, so TimeStamps are on the manager's
+ * scale. */
 unsigned long
 agent_uptime(void)
 {
-	struct timeval now;
+	return netsnmp_get_agent_uptime();
+}
 
-	gettimeofday(&now, NULL);
-	return (unsigned long)((now.tv_sec - started.tv_sec) * 100 +
-	    (now.tv_usec - started.tv_usec) / 10000);
+/* A TimeStamp from before the master's last restart reads as 0. */
+static unsigned long
+timestamp(unsigned long t)
+{
+	return t <= agent_uptime() ? t : 0;
 }
 
 /*
@@ -242,8 +247,9 @@ probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 	case 22: set_num(v, ASN_GAUGE, s->since_delivery); break;
 	case 23: set_str(v, s->bounce_status); break;
 	case 24: set_str(v, s->bounce_diag); break;
-	case 25: set_num(v, ASN_TIMETICKS, s->last_change); break;
-	case 26: set_num(v, ASN_TIMETICKS, s->discontinuity); break;
+	case 25: set_num(v, ASN_TIMETICKS, timestamp(s->last_change)); break;
+	case 26: set_num(v, ASN_TIMETICKS, timestamp(s->discontinuity));
+		break;
 	}
 }
 
@@ -327,7 +333,6 @@ table_register(const char *name, const struct table_def *t)
 int
 agent_init(const char *socket, int ping_seconds, int to_syslog)
 {
-	gettimeofday(&started, NULL);
 	/* Net-SNMP's own messages (lost master, reconnects) go where ours
 	 * go. */
 	if (to_syslog)

@@ -227,6 +227,10 @@ write_conf both changed
 stop_pid "$(cat "$X/snmpd.pid")"
 start_snmpd
 check "snmpd restarted: the table is back within 30 s" wait_get $E.2.7 '"healthy"' 30
+tt() { snmpget -v2c -c public -Oqvt 127.0.0.1:$SNMP_PORT "$1" 2>&1; }
+UP=$(tt 1.3.6.1.2.1.1.3.0); LC=$(tt $E.25.7); DC=$(tt $E.26.7)
+check "after snmpd's restart, LastChange ($LC) and DiscontinuityTime ($DC) are not past its sysUpTime ($UP)" \
+    bash -c "[ '$LC' -le '$UP' ] && [ '$DC' -le '$UP' ]"
 
 # SIGTERM: stops cleanly, state saved and loadable.
 kill -TERM $DPID
