@@ -168,6 +168,17 @@ check "no mcProbeRecovered without a problem before it" \
     bash -c "! grep -q 'OID: .1.3.6.1.4.1.32473.0.3' '$X/traps.log'"
 run --config "$X/mc.conf" --probe void --no-send
 check "check_mailcanary reads the daemon's state: CRITICAL hidden" bash -c "[ $RC = 2 ] && grep -q hidden <<<'$OUT'"
+# snmptable, with the MIB, against the plugin's JSON for the same probe.
+TBL=$(snmptable -v2c -c public -M "$top_srcdir/mibs:$top_srcdir/../shared/mibs" -m MAILCANARY-MIB \
+    -Cf '|' -CH 127.0.0.1:$SNMP_PORT MAILCANARY-MIB::mcProbeTable 2>&1)
+run --config "$X/mc.conf" --probe void --no-send --output json
+VOID_ROW=$(grep '^void|' <<<"$TBL")
+check "snmptable: void's row says critical and hidden, as the plugin's JSON (exit_code 2)" \
+    bash -c "[ '$(cut -d'|' -f4,5 <<<"$VOID_ROW")' = 'critical|hidden' ] && [ '$(jq .exit_code <<<"$OUT")' = 2 ]"
+check "snmptable: void's hidden counter is the JSON's, or a cycle or two behind (the plugin read later)" \
+    bash -c "h=\$(cut -d'|' -f12 <<<'$VOID_ROW'); j=\$(jq .counters.hidden <<<'$OUT'); [ \"\$h\" -ge 1 ] && [ \"\$h\" -le \"\$j\" ] && [ \"\$h\" -ge \$((j - 3)) ]"
+check "snmptable: healthy's row: ok, delivered, and its recipient" \
+    bash -c "grep -q '^healthy|127.0.0.1:${MP_SMTP##*:}|$MP_TO|ok|delivered|' <<<'$TBL'"
 
 # glitch: the relay turns the greylisting 450 into a bounce (the bogus NDR),
 # then healthy again: mcCanaryBounced, then mcProbeRecovered.
