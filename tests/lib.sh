@@ -39,6 +39,16 @@ trap on_exit EXIT
 
 # Integration tests need root and Debian's servers. Under the project's
 # test command (MAILCANARY_REQUIRE_INTEGRATION=1) their absence fails.
+# What the sanitizer builds (tests/fuzz, agent-asan.sh) compile the library
+# from, without automake: its sources and the packages it needs.
+LIB_SOURCES=$(echo "$top_srcdir"/lib/*.c)
+LIB_PKGS="libcurl jansson inih libcrypto gmime-3.0"
+# lsan_glib_suppressions FILE: GLib keeps its type system for the life of
+# the process; LeakSanitizer is told those are not leaks.
+lsan_glib_suppressions() {
+	printf 'leak:g_type_register\nleak:g_type_class_ref\nleak:g_mime_init\nleak:libglib\nleak:libgobject\n' >"$1"
+}
+
 require_servers() {
 	local why=""
 	[ "$(id -u)" = 0 ] || why="not root"

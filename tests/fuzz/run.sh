@@ -14,18 +14,14 @@ if [ -z "$CLANG" ] || ! "$CLANG" -fsanitize=fuzzer -x c -o /dev/null - \
 fi
 OUT=$(mktemp -d); CLEANUP+=("rm -rf $OUT /tmp/mc-fuzz-state-*")
 src=$top_srcdir
-libsrc="buf config deadline error evaluate log mailbox message ndr net output probe range state submit text token"
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib -D_GNU_SOURCE $(pkg-config --cflags libcurl jansson inih libcrypto gmime-3.0)"
-libs="$(pkg-config --libs libcurl jansson inih libcrypto gmime-3.0) -lm"
-# GLib keeps its type system for the life of the process: not leaks.
-printf 'leak:g_type_register\nleak:g_type_class_ref\nleak:g_mime_init\nleak:libglib\nleak:libgobject\n' >"$OUT/lsan.supp"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib -D_GNU_SOURCE $(pkg-config --cflags $LIB_PKGS)"
+libs="$(pkg-config --libs $LIB_PKGS) -lm"
+lsan_glib_suppressions "$OUT/lsan.supp"
 for t in mail state ndr; do
 	secs=$SECS
 	[ $t = ndr ] && secs=${FUZZ_NDR_SECONDS:-60}
-	files=""
-	for f in $libsrc; do files="$files $src/lib/$f.c"; done
 	# shellcheck disable=SC2086
-	if "$CLANG" $flags -o "$OUT/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" $files $libs 2>"$OUT/build_$t.log"; then
+	if "$CLANG" $flags -o "$OUT/fuzz_$t" "$src/tests/fuzz/fuzz_$t.c" $LIB_SOURCES $libs 2>"$OUT/build_$t.log"; then
 		ok "fuzz_$t builds with ASan/UBSan/libFuzzer"
 	else
 		not_ok "fuzz_$t builds with ASan/UBSan/libFuzzer"; diag "$(tail -5 "$OUT/build_$t.log")"; continue

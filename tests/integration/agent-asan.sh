@@ -10,16 +10,12 @@ CLANG=$(command -v clang-14 || command -v clang || true)
 CYCLES=${AGENT_ASAN_CYCLES:-300}
 X=$(mktemp -d /tmp/mailcanary-asan.XXXXXX); CLEANUP+=("rm -rf $X")
 src=$top_srcdir
-files=""
-for f in buf config deadline error evaluate log mailbox message ndr net output probe range state submit text token; do
-	files="$files $src/lib/$f.c"
-done
 # shellcheck disable=SC2086
 if "$CLANG" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=undefined -pthread -D_GNU_SOURCE -I"$src/lib" -I"$top_builddir" \
-    $(pkg-config --cflags libcurl jansson inih libcrypto gmime-3.0) \
-    -o "$X/mailcanaryd" "$src/snmp-agent/mailcanaryd.c" "$src/snmp-agent/agent.c" $files \
-    $(pkg-config --libs libcurl jansson inih libcrypto gmime-3.0) -lnetsnmpagent -lnetsnmp -lm \
+    $(pkg-config --cflags $LIB_PKGS) \
+    -o "$X/mailcanaryd" "$src/snmp-agent/mailcanaryd.c" "$src/snmp-agent/agent.c" $LIB_SOURCES \
+    $(pkg-config --libs $LIB_PKGS) -lnetsnmpagent -lnetsnmp -lm \
     2>"$X/build.log"; then
 	ok "mailcanaryd builds with ASan, LSan and UBSan"
 else
@@ -59,8 +55,7 @@ write_conf() {	# PROBE...: healthy ones, plus one that always hides
 	} >"$X/mc.conf"
 }
 write_conf a b c d void
-# GLib's type system lives as long as the process: not a leak.
-printf 'leak:g_type_register\nleak:g_type_class_ref\nleak:g_mime_init\nleak:libglib\nleak:libgobject\n' >"$X/lsan.supp"
+lsan_glib_suppressions "$X/lsan.supp"
 ASAN_OPTIONS=detect_leaks=1:log_path=$X/asan:abort_on_error=0 \
     LSAN_OPTIONS=suppressions=$X/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:log_path=$X/ubsan \
     "$X/mailcanaryd" -f -c "$X/mc.conf" >"$X/daemon.log" 2>&1 &
