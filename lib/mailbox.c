@@ -24,6 +24,7 @@
 #include "mailbox.h"
 #include "message.h"
 #include "net.h"
+#include "sort.h"
 
 #define MAILBOX_REPLY_MAX	(8 * 1024 * 1024)
 #define MAILBOX_SEARCH_CHUNK	20000	/* UIDs one SEARCH covers */
@@ -259,15 +260,6 @@ mailbox_parse_search(const char *s, unsigned long *out, size_t max)
 	return (long)(n > max ? max : n);
 }
 
-static int
-ulong_cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a;
-	unsigned long y = *(const unsigned long *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Searches UIDs lo..top for this probe's canaries; moves the cursor. */
 static int
 imap_scan_range(struct mailbox *mb, struct cursor *cur, const char *probe,
@@ -291,7 +283,7 @@ imap_scan_range(struct mailbox *mb, struct cursor *cur, const char *probe,
 	if (n < 0)
 		return error_set(err, "IMAP %s: unreadable SEARCH reply",
 		    mb->t.host);
-	qsort(uids, (size_t)n, sizeof(*uids), ulong_cmp);
+	qsort(uids, (size_t)n, sizeof(*uids), sort_ulong_cmp);
 	for (i = 0; i < n; i++) {
 		/* "n:m" also matches the highest UID below n (RFC 3501). */
 		if (uids[i] < lo || uids[i] > top)

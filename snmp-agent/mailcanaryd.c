@@ -27,6 +27,7 @@
 #include "net.h"
 #include "output.h"
 #include "probe.h"
+#include "sort.h"
 
 #define PROGNAME	"mailcanaryd"
 
@@ -93,15 +94,6 @@ condition_of(const struct verdict *v)
 			code = v->r[i].code;
 		}
 	return map[code] ? map[code] : COND_PENDING;
-}
-
-static int
-ulong_cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a;
-	unsigned long y = *(const unsigned long *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* mcCanaryTable rows: the oldest canaries in flight (the missing ones),
@@ -198,7 +190,7 @@ snapshot_fill(struct snapshot *s, const struct config *cfg,
 			    c->bounce_diag ? c->bounce_diag : "");
 		}
 	}
-	qsort(lat, n, sizeof(lat[0]), ulong_cmp);
+	qsort(lat, n, sizeof(lat[0]), sort_ulong_cmp);
 	s->median_ms = n ? lat[(n - 1) / 2] : 0;
 	s->p95_ms = n ? lat[(size_t)ceil(0.95 * (double)n) - 1] : 0;
 	s->canary_seq = 0;
