@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ini.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ enum setting_type {
 	T_URL_SMTP,
 	T_URL_MAILBOX,
 	T_SECONDS,	/* whole number in [min, max] */
+	T_BYTES,	/* a size in bytes, with an optional k or M suffix */
 	T_BOOL,		/* on/off, yes/no, true/false, 1/0 */
 	T_STARTTLS,
 	T_OUTPUT,
@@ -68,6 +70,8 @@ static const struct setting settings[] = {
 	S(no_send,		T_BOOL,		"off",		0, 0),
 	S(timeout,		T_SECONDS,	"30",		1, 3600),
 	S(history,		T_SECONDS,	"50",		1, 1000),
+	S(max_message_size,	T_BYTES,	"10M",		64 * 1024,
+	    1024L * 1024 * 1024),
 	S(output,		T_OUTPUT,	"nagios",	0, 0),
 	S(snmp_index,		T_SECONDS,	"0",		0, 4294967295L),
 	S(agentx_socket,	T_STRING,	"unix:/var/agentx/master", 0, 0),
@@ -224,6 +228,31 @@ parse_seconds(const char *v, long *out)
 	return 0;
 }
 
+/* "10485760", "10240k", "10M": bytes, KiB, MiB. */
+static int
+parse_bytes(const char *v, long *out)
+{
+	size_t digits = strspn(v, "0123456789");
+	long n, mult = 1;
+
+	if (digits == 0 || digits > 12)
+		return -1;
+	if (v[digits] == 'k' || v[digits] == 'K')
+		mult = 1024;
+	else if (v[digits] == 'm' || v[digits] == 'M')
+		mult = 1024 * 1024;
+	else if (v[digits] != '\0')
+		return -1;
+	if (mult > 1 && v[digits + 1] != '\0')
+		return -1;
+	errno = 0;
+	n = strtol(v, NULL, 10);
+	if (errno || n > LONG_MAX / mult)
+		return -1;
+	*out = n * mult;
+	return 0;
+}
+
 int
 config_set(struct config *cfg, const char *key, const char *value,
     struct mc_error *err)
@@ -271,6 +300,14 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return error_set(err, "%s must be a whole number of "
 			    "seconds from %ld to %ld, not '%s'", key, s->min,
 			    s->max, value);
+		*(long *)field = n;
+		return 0;
+	case T_BYTES:
+		if (parse_bytes(value, &n) == -1 || n < s->min ||
+		    n > s->max)
+			return error_set(err, "%s must be a size from %ldk to "
+			    "%ldM (bytes, or with a k or M suffix), not '%s'",
+			    key, s->min / 1024, s->max / (1024 * 1024), value);
 		*(long *)field = n;
 		return 0;
 	case T_BOOL:
@@ -698,6 +735,7 @@ config_dump(const struct config *cfg, FILE *fp)
 			    *(char *const *)field : "");
 			break;
 		case T_SECONDS:
+		case T_BYTES:
 			fprintf(fp, "%ld", *(const long *)field);
 			break;
 		case T_BOOL:

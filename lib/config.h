@@ -53,6 +53,7 @@ struct config {
 	int		 no_send;
 	long		 timeout;
 	long		 history;
+	long		 max_message_size;	/* bytes; larger mail skipped */
 	int		 output;
 	long		 snmp_index;		/* mailcanaryd: table row */
 	char		*agentx_socket;		/* mailcanaryd, [global] */

@@ -33,6 +33,7 @@ enum reason_code {
 	REASON_MAILBOX_FAILED,	/* this run could not read the mailbox */
 	REASON_STATE_RESET,	/* the state file was moved aside */
 	REASON_UNPARSEABLE,	/* a bounce came back that cannot be read */
+	REASON_OVERSIZE,	/* a message over max_message_size, skipped */
 	REASON_INTERNAL		/* anything else that stopped this run */
 };
 

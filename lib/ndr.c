@@ -11,11 +11,13 @@
 #include <gmime/gmime.h>
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "message.h"
@@ -997,4 +999,33 @@ ndr_report_json(const struct ndr_report *r)
 		json_object_set_new(o, "recipients", a);
 	}
 	return o;
+}
+
+int
+ndr_parse_fd(int fd, struct ndr_report *r, struct mc_error *err)
+{
+	struct buf b;
+	char chunk[65536];
+	ssize_t n;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return error_set(err, "cannot rewind the message: %s",
+		    strerror(errno));
+	buf_init(&b, NDR_MESSAGE_MAX);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)n) == -1) {
+			buf_free(&b);
+			return error_set(err, "message larger than %d bytes",
+			    NDR_MESSAGE_MAX);
+		}
+	if (n == -1) {
+		buf_free(&b);
+		return error_set(err, "cannot read the message: %s",
+		    strerror(errno));
+	}
+	rc = ndr_parse(b.data ? b.data : "", b.len, r, err);
+	buf_free(&b);
+	return rc;
 }

@@ -76,6 +76,14 @@ struct ndr_report {
  */
 int	ndr_parse(const char *buf, size_t len, struct ndr_report *,
 	    struct mc_error *);
+/*
+ * The same for a message in a file: fd is readable and seekable, the
+ * message starts at offset 0. The parse reads through the file, so its
+ * memory does not grow with the message. Returns -1 with err set when
+ * the run's deadline passes or a termination signal arrives mid-parse
+ * (the message was not handled), as for ndr_parse otherwise.
+ */
+int	ndr_parse_fd(int fd, struct ndr_report *, struct mc_error *);
 void	ndr_report_clear(struct ndr_report *);
 /* The report as JSON (new reference), as `mailcanary classify` prints. */
 json_t	*ndr_report_json(const struct ndr_report *);

@@ -365,7 +365,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	static const char *const codes[] = { "delivered", "pending", "none",
 	    "slow", "late", "hidden", "bounced", "bogus_bounce",
 	    "submit_failed", "overdue", "delayed", "mailbox_failed",
-	    "state_reset", "unparseable_bounce", "internal" };
+	    "state_reset", "unparseable_bounce", "oversize", "internal" };
 
 	json_object_set_new(root, "probe", json_string(cfg->name));
 	json_object_set_new(root, "verdict",

@@ -36,6 +36,7 @@ static const struct {
 	{ "bogus_ndr", offsetof(struct state, count.bogus_ndr) },
 	{ "delayed_dsn", offsetof(struct state, count.delayed_dsn) },
 	{ "unparseable", offsetof(struct state, count.unparseable) },
+	{ "oversize", offsetof(struct state, count.oversize) },
 };
 
 static const char *const status_names[] = {

@@ -75,7 +75,7 @@ struct state {
 	struct {
 		unsigned long	sent, delivered, bounced, hidden, late,
 				submit_failed, bogus_ndr, delayed_dsn,
-				unparseable;
+				unparseable, oversize;
 	} count;
 	struct cursor	 mbox;		/* the test mailbox */
 	struct cursor	 bounce;	/* where bounces to the sender land */

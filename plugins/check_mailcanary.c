@@ -34,7 +34,7 @@ enum {
 	OPT_MBOX_STARTTLS, OPT_CAFILE, OPT_INSECURE, OPT_STATEDIR,
 	OPT_INTERVAL, OPT_LOST_AFTER, OPT_KEEP, OPT_NO_SEND, OPT_OUTPUT,
 	OPT_SHOW_CONFIG, OPT_HISTORY, OPT_BOUNCE, OPT_BOUNCE_USER,
-	OPT_BOUNCE_PWFILE
+	OPT_BOUNCE_PWFILE, OPT_MAX_MESSAGE
 };
 
 /* Option to setting; flags map to "on". */
@@ -56,6 +56,7 @@ static const struct {
 	{ OPT_OUTPUT, "output" }, { OPT_HISTORY, "history" },
 	{ OPT_BOUNCE, "bounce_mailbox" }, { OPT_BOUNCE_USER, "bounce_user" },
 	{ OPT_BOUNCE_PWFILE, "bounce_password_file" },
+	{ OPT_MAX_MESSAGE, "max_message_size" },
 };
 
 static const struct option longopts[] = {
@@ -87,6 +88,7 @@ static const struct option longopts[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "max-message-size", required_argument, NULL, OPT_MAX_MESSAGE },
 	{ "show-config", no_argument, NULL, OPT_SHOW_CONFIG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -139,6 +141,8 @@ help(void)
 "  -t, --timeout SECONDS    bound on the whole run (default 30)\n"
 "      --output FORMAT      nagios|json (default nagios)\n"
 "      --history N          resolved canaries kept in state (default 50)\n"
+"      --max-message-size SIZE  larger mail is skipped unread and reported\n"
+"                           (bytes, or k/M suffix; default 10M)\n"
 "      --show-config        print the effective settings and exit\n"
 "  -v, --verbose            log to stderr; twice for protocol traces\n"
 "  -h, --help               -V, --version\n\n"
