@@ -49,6 +49,26 @@ lsan_glib_suppressions() {
 	printf 'leak:g_type_register\nleak:g_type_class_ref\nleak:g_mime_init\nleak:libglib\nleak:libgobject\n' >"$1"
 }
 
+# skip DESC WHY: one TAP result that did not run, and why.
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
+
+# The IETF base MIB modules (SNMPv2-SMI, ...) that MIB tools need beside
+# MAILCANARY-MIB. Debian ships them only in non-free snmp-mibs-downloader,
+# which fetches them from the network; a checkout may have ../shared/mibs.
+# Sets BASE_MIBS to the first directory that holds them, or "".
+find_base_mibs() {
+	local d
+	BASE_MIBS=""
+	for d in ${MAILCANARY_BASE_MIBS:-} "$top_srcdir/../shared/mibs" \
+	    /usr/share/snmp/mibs/ietf /var/lib/mibs/ietf /usr/share/mibs/ietf; do
+		if [ -f "$d/SNMPv2-SMI.txt" ] || [ -f "$d/SNMPv2-SMI" ]; then
+			BASE_MIBS=$(cd "$d" && pwd); return 0
+		fi
+	done
+	return 1
+}
+BASE_MIBS_WHY="the IETF base MIB modules (SNMPv2-SMI, ...) are not on this machine: Debian has them only in non-free snmp-mibs-downloader; set MAILCANARY_BASE_MIBS=DIR"
+
 require_servers() {
 	local why=""
 	[ "$(id -u)" = 0 ] || why="not root"
