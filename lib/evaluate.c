@@ -42,6 +42,7 @@ evaluate_advance(struct state *st, double now, long lost_after)
 		if (c->status != CANARY_IN_FLIGHT)
 			continue;
 		since = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
+		/* A clock stepped back gives a negative age: never hidden. */
 		if (now - since > (double)lost_after) {
 			c->status = CANARY_HIDDEN;
 			c->hidden_at = now;
@@ -152,9 +153,16 @@ evaluate(const struct state *st, double now, const struct range *warn,
 		if (c->status == CANARY_IN_FLIGHT) {
 			age = now - (c->submitted_at > 0 ? c->submitted_at :
 			    c->sent_at);
+			if (age < 0) {
+				/* Sent after now: the clock went back. */
+				v->clock_steps++;
+				if (-age > v->clock_step)
+					v->clock_step = -age;
+				age = 0;
+			}
 			v->inflight++;
 			if (oldest == -1 || age > v->oldest_inflight) {
-				v->oldest_inflight = age < 0 ? 0 : age;
+				v->oldest_inflight = age;
 				oldest = (long)i;
 			}
 			s = latency_state(age, warn, crit);

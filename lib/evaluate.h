@@ -56,6 +56,10 @@ struct verdict {
 	size_t		 inflight;
 	double		 oldest_inflight;	/* seconds, 0 when none */
 	unsigned long	 hidden_open;	/* hidden since the last good news */
+	/* The wall clock stepped back: canaries sent "in the future". Their
+	 * age counts as 0, so a step never makes a verdict by itself. */
+	size_t		 clock_steps;
+	double		 clock_step;	/* the largest, seconds */
 };
 
 /* Worst of two states: OK < WARNING < UNKNOWN < CRITICAL. */

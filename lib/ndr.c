@@ -20,11 +20,15 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "deadline.h"
 #include "message.h"
+#include "mimescan.h"
 #include "ndr.h"
 #include "text.h"
 
 #define NDR_TEXT_MAX	(1024 * 1024)	/* report text we look at */
+
+static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
 
 static const char *const class_names[] = { "not_a_bounce", "permanent",
     "transient_as_permanent", "delayed", "delivered", "relayed", "expanded",
@@ -207,6 +211,8 @@ struct walk {
 	int		 parts;
 	int		 too_deep;
 	int		 too_many;
+	int		 interrupted;	/* the run's deadline or a signal */
+	const char	*over;		/* a part of the report past its cap */
 	int		 mdn;		/* a read receipt */
 	int		 report;	/* multipart/report; delivery-status */
 	char		*dsn;		/* first delivery-status, decoded */
@@ -215,40 +221,68 @@ struct walk {
 	struct buf	 all;		/* every text, originals included */
 };
 
+/*
+ * The decoded content of a part, at most cap bytes: transfer encoding
+ * undone, and with to_utf8 the charset converted as GMime does for text
+ * parts. It reads through filters into a capped buffer, so a large part
+ * costs cap bytes, never its own size. Returns NULL with *too_big set when
+ * there is more than cap, or NULL when it cannot be read.
+ */
 static char *
-part_bytes(GMimePart *part, size_t cap)
+part_bytes(GMimePart *part, size_t cap, int to_utf8, int *too_big)
 {
 	GMimeDataWrapper *dw = g_mime_part_get_content(part);
-	GMimeStream *mem;
-	GByteArray *ba;
-	char *out = NULL;
+	GMimeStream *filtered;
+	GMimeFilter *f;
+	const char *charset;
+	struct buf b;
+	char chunk[16384];
+	ssize_t n;
 
-	if (dw == NULL)
+	*too_big = 0;
+	if (dw == NULL || g_mime_data_wrapper_get_stream(dw) == NULL)
 		return NULL;
-	mem = g_mime_stream_mem_new();
-	/* Decodes base64 and quoted-printable. */
-	g_mime_data_wrapper_write_to_stream(dw, mem);
-	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	if (ba != NULL && ba->len <= cap && (out = malloc(ba->len + 1))) {
-		/* An empty part has no data pointer at all. */
-		if (ba->len > 0)
-			memcpy(out, ba->data, ba->len);
-		out[ba->len] = '\0';
+	g_mime_stream_reset(g_mime_data_wrapper_get_stream(dw));
+	filtered = g_mime_stream_filter_new(g_mime_data_wrapper_get_stream(dw));
+	f = g_mime_filter_basic_new(g_mime_data_wrapper_get_encoding(dw), FALSE);
+	g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+	g_object_unref(f);
+	charset = to_utf8 ? g_mime_object_get_content_type_parameter(
+	    GMIME_OBJECT(part), "charset") : NULL;
+	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(charset, "us-ascii") != 0 &&
+	    (f = g_mime_filter_charset_new(charset, "utf-8")) != NULL) {
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), f);
+		g_object_unref(f);
 	}
-	g_object_unref(mem);
-	return out;
+	buf_init(&b, cap);
+	while ((n = g_mime_stream_read(filtered, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)n) == -1) {
+			*too_big = 1;
+			break;
+		}
+	g_object_unref(filtered);
+	if (*too_big) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
 }
 
 static void
 walk(GMimeObject *obj, int depth, int in_original, struct walk *w)
 {
 	GMimeContentType *ct;
-	int i, n;
+	int i, n, big;
 
 	if (obj == NULL)
 		return;
 	if (depth > NDR_DEPTH_MAX) {
 		w->too_deep = 1;
+		return;
+	}
+	if (deadline_expired()) {
+		w->interrupted = 1;
 		return;
 	}
 	if (++w->parts > NDR_PARTS_MAX) {
@@ -269,7 +303,8 @@ walk(GMimeObject *obj, int depth, int in_original, struct walk *w)
 				w->mdn = 1;
 		}
 		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
-		for (i = 0; i < n && !w->too_many && !w->too_deep; i++)
+		for (i = 0; i < n && !w->too_many && !w->too_deep &&
+		    !w->interrupted; i++)
 			walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
 			    depth + 1, in_original, w);
 		return;
@@ -297,13 +332,19 @@ walk(GMimeObject *obj, int depth, int in_original, struct walk *w)
 	if (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
 	    g_mime_content_type_is_type(ct, "message",
 	    "global-delivery-status")) {
-		if (!in_original && w->dsn == NULL)
-			w->dsn = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX);
+		if (!in_original && w->dsn == NULL) {
+			w->dsn = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 0,
+			    &big);
+			if (big)
+				w->over = "a delivery-status part larger than "
+				    "the reader takes (the cap is 1048576 "
+				    "bytes)";
+		}
 		return;
 	}
 	if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
 	    g_mime_content_type_is_type(ct, "message", "rfc822-headers")) {
-		char *h = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX);
+		char *h = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 0, &big);
 
 		if (h != NULL) {
 			buf_addstr(&w->all, h);
@@ -321,14 +362,24 @@ walk(GMimeObject *obj, int depth, int in_original, struct walk *w)
 	}
 	if (GMIME_IS_TEXT_PART(obj) &&
 	    !g_mime_content_type_is_type(ct, "text", "html")) {
-		/* Converted from its charset to UTF-8 by GMime. */
-		char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+		/*
+		 * Converted to UTF-8. The report's own text is capped and
+		 * passing the cap is said; of a returned original only the
+		 * headers matter (the token), so its text is read as far
+		 * as the cap and the rest left alone.
+		 */
+		char *t = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 1, &big);
 
+		if (big && !in_original)
+			w->over = "a text part of the report larger than the "
+			    "reader takes (the cap is 1048576 bytes)";
 		if (t != NULL) {
-			if (!in_original)
-				buf_addf(&w->text, "%s\n", t);
+			if (!in_original && buf_addf(&w->text, "%s\n", t) ==
+			    -1)
+				w->over = "more report text than the reader "
+				    "takes (the cap is 1048576 bytes)";
 			buf_addf(&w->all, "%s\n", t);
-			g_free(t);
+			free(t);
 		}
 	}
 }
@@ -809,29 +860,122 @@ unparseable(struct ndr_report *r, const char *why)
 	set(&r->error, why);
 }
 
+/*
+ * The pre-scan (mimescan.c) over the whole stream: a message past one of
+ * its caps never reaches GMime's parser. Checks the deadline per chunk.
+ * Returns 0 to go on, 1 when the report is decided (a cap passed), -1 when
+ * interrupted.
+ */
+static int
+prescan(GMimeStream *stream, struct ndr_report *r, struct mc_error *err)
+{
+	const struct mimescan_result *res;
+	struct mimescan *ms;
+	char chunk[65536];
+	ssize_t n;
+	int rc = 0;
+
+	if ((ms = mimescan_new()) == NULL)
+		return error_set(err, "out of memory");
+	while ((n = g_mime_stream_read(stream, chunk, sizeof(chunk))) > 0) {
+		if (deadline_expired()) {
+			mimescan_free(ms);
+			return error_set(err, "%s while reading a message",
+			    deadline_signal ? "terminated by a signal" :
+			    "ran out of time");
+		}
+		if (mimescan_push(ms, chunk, (size_t)n) == -1)
+			break;
+	}
+	res = mimescan_finish(ms);
+	if (res->over) {
+		char *v;
+
+		/* What a person needs to find it: Subject and From. */
+		if (res->subject[0] && (v = g_mime_utils_header_decode_text(
+		    NULL, res->subject)) != NULL) {
+			set(&r->subject, g_strstrip(v));
+			g_free(v);
+		}
+		if (res->from[0] && (v = g_mime_utils_header_decode_text(NULL,
+		    res->from)) != NULL) {
+			set(&r->from, g_strstrip(v));
+			g_free(v);
+		}
+		r->format = NDR_FMT_UNKNOWN;
+		unparseable(r, res->why);
+		if (!res->report && !looks_like_bounce(r->subject, r->from))
+			r->class = NDR_NOT_BOUNCE;
+		rc = 1;
+	}
+	mimescan_free(ms);
+	return rc;
+}
+
+static int parse_stream(GMimeStream *, struct ndr_report *,
+    struct mc_error *);
+
 int
 ndr_parse(const char *buf, size_t len, struct ndr_report *r,
     struct mc_error *err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	GMimeStream *stream;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (len > NDR_MESSAGE_MAX)
+		return error_set(err, "message larger than %d bytes",
+		    NDR_MESSAGE_MAX);
+	pthread_once(&gmime_once, g_mime_init);
+	stream = g_mime_stream_mem_new_with_buffer(buf, len);
+	rc = parse_stream(stream, r, err);
+	g_object_unref(stream);
+	return rc;
+}
+
+int
+ndr_parse_fd(int fd, struct ndr_report *r, struct mc_error *err)
+{
+	GMimeStream *stream;
+	int d, rc;
+
+	memset(r, 0, sizeof(*r));
+	pthread_once(&gmime_once, g_mime_init);
+	if ((d = dup(fd)) == -1)
+		return error_set(err, "cannot read the message: %s",
+		    strerror(errno));
+	if (lseek(d, 0, SEEK_SET) == -1) {
+		close(d);
+		return error_set(err, "cannot rewind the message: %s",
+		    strerror(errno));
+	}
+	/* Owns d; parts become windows on the file, never copies. */
+	stream = g_mime_stream_fs_new(d);
+	rc = parse_stream(stream, r, err);
+	g_object_unref(stream);
+	return rc;
+}
+
+static int
+parse_stream(GMimeStream *stream, struct ndr_report *r, struct mc_error *err)
+{
 	GMimeParser *parser;
 	GMimeMessage *msg;
 	struct mc_error e;
 	struct walk w;
 	const char *v, *xfailed;
 	size_t i;
+	int rc;
 
-	memset(r, 0, sizeof(*r));
-	if (len > NDR_MESSAGE_MAX)
-		return error_set(err, "message larger than %d bytes",
-		    NDR_MESSAGE_MAX);
-	pthread_once(&once, g_mime_init);
-	stream = g_mime_stream_mem_new_with_buffer(buf, len);
+	deadline_step("reading a bounce");
+	if ((rc = prescan(stream, r, err)) != 0)
+		return rc == 1 ? 0 : -1;
+	if (g_mime_stream_reset(stream) == -1)
+		return error_set(err, "cannot rewind the message");
 	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_persist_stream(parser, TRUE);
 	msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
-	g_object_unref(stream);
 	if (msg == NULL)
 		return error_set(err, "not a message: no header block");
 	memset(&w, 0, sizeof(w));
@@ -845,6 +989,12 @@ ndr_parse(const char *buf, size_t len, struct ndr_report *r,
 	    "X-Failed-Recipients");
 	walk(g_mime_message_get_mime_part(msg), 0, 0, &w);
 
+	if (w.interrupted || deadline_expired()) {
+		rc = error_set(err, "%s while reading a message",
+		    deadline_signal ? "terminated by a signal" :
+		    "ran out of time");
+		goto done;
+	}
 	if (w.too_deep || w.too_many) {
 		r->format = NDR_FMT_UNKNOWN;
 		unparseable(r, w.too_deep ? "MIME nesting deeper than the cap" :
@@ -852,6 +1002,14 @@ ndr_parse(const char *buf, size_t len, struct ndr_report *r,
 		if (!w.report && !looks_like_bounce(r->subject, r->from))
 			r->class = NDR_NOT_BOUNCE;
 		goto done;
+	}
+	if (w.over != NULL) {
+		/* Never a guess from what was left: say which cap. */
+		r->format = NDR_FMT_UNKNOWN;
+		unparseable(r, w.over);
+		if (!w.report && !looks_like_bounce(r->subject, r->from))
+			r->class = NDR_NOT_BOUNCE;
+		goto token;
 	}
 	if (w.mdn && w.dsn == NULL) {
 		r->class = NDR_NOT_BOUNCE;	/* a read receipt */
@@ -936,7 +1094,7 @@ done:
 	buf_free(&w.text);
 	buf_free(&w.all);
 	g_object_unref(msg);
-	return 0;
+	return rc;
 }
 
 static void
@@ -999,33 +1157,4 @@ ndr_report_json(const struct ndr_report *r)
 		json_object_set_new(o, "recipients", a);
 	}
 	return o;
-}
-
-int
-ndr_parse_fd(int fd, struct ndr_report *r, struct mc_error *err)
-{
-	struct buf b;
-	char chunk[65536];
-	ssize_t n;
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	if (lseek(fd, 0, SEEK_SET) == -1)
-		return error_set(err, "cannot rewind the message: %s",
-		    strerror(errno));
-	buf_init(&b, NDR_MESSAGE_MAX);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)n) == -1) {
-			buf_free(&b);
-			return error_set(err, "message larger than %d bytes",
-			    NDR_MESSAGE_MAX);
-		}
-	if (n == -1) {
-		buf_free(&b);
-		return error_set(err, "cannot read the message: %s",
-		    strerror(errno));
-	}
-	rc = ndr_parse(b.data ? b.data : "", b.len, r, err);
-	buf_free(&b);
-	return rc;
 }

@@ -48,8 +48,12 @@ perf_format(const struct perf_item *it, char *out, size_t outlen)
 void
 output_duration(double secs, char *out, size_t outlen)
 {
-	if (secs < 0)
-		secs = 0;
+	if (!(secs >= 0))
+		secs = 0;		/* negative, or not a number */
+	if (secs >= 1e9) {
+		snprintf(out, outlen, "over 30 years");
+		return;
+	}
 	if (secs < 10)
 		snprintf(out, outlen, "%.1fs", secs);
 	else if (secs < 120)
@@ -60,18 +64,27 @@ output_duration(double secs, char *out, size_t outlen)
 		snprintf(out, outlen, "%.1fh", secs / 3600);
 }
 
+/*
+ * A wall-clock time for people: the time of day when it is today, else
+ * the date too; as epoch seconds when it cannot be turned into a date.
+ */
 static void
 clock_text(double t, double now, char *out, size_t outlen)
 {
-	time_t tt = (time_t)t, tn = (time_t)now;
+	time_t tt, tn;
 	struct tm tm, tmn;
 
-	localtime_r(&tt, &tm);
-	localtime_r(&tn, &tmn);
-	if (tm.tm_year == tmn.tm_year && tm.tm_yday == tmn.tm_yday)
-		strftime(out, outlen, "%H:%M:%S", &tm);
-	else
-		strftime(out, outlen, "%Y-%m-%d %H:%M", &tm);
+	/* Converting a double out of time_t's range is undefined. */
+	if (!(t > -1e15 && t < 1e15 && now > -1e15 && now < 1e15)) {
+		snprintf(out, outlen, "@%.0f", t);
+		return;
+	}
+	tt = (time_t)t;
+	tn = (time_t)now;
+	if (localtime_r(&tt, &tm) == NULL || localtime_r(&tn, &tmn) == NULL ||
+	    strftime(out, outlen, tm.tm_year == tmn.tm_year && tm.tm_yday ==
+	    tmn.tm_yday ? "%H:%M:%S" : "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(out, outlen, "@%.0f", t);
 }
 
 static void
@@ -341,6 +354,15 @@ print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
 	buf_free(&out);
 	/* Long output: newest canary first, capped in lines and bytes. */
 	buf_init(&out, OUTPUT_LONG_MAX);
+	if (v->clock_steps > 0) {
+		output_duration(v->clock_step, line, sizeof(line));
+		buf_addf(&out, "clock step: the system clock is %s behind the "
+		    "sending time of %zu canar%s in flight; %s counted as "
+		    "0\n", line, v->clock_steps, v->clock_steps == 1 ? "y" :
+		    "ies", v->clock_steps == 1 ? "its age is" : "their ages "
+		    "are");
+		lines++;
+	}
 	for (i = st->n; i-- > 0 && lines < OUTPUT_LONG_LINES;) {
 		output_canary(&st->c[i], now, line, sizeof(line));
 		if (buf_addf(&out, "%s\n", line) == -1)
@@ -404,6 +426,10 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	}
 	json_object_set_new(root, "perfdata", a);
 	json_object_set_new(root, "counters", state_counters_json(st));
+	if (v->clock_steps > 0)
+		json_object_set_new(root, "clock_step", json_pack("{s:I, s:f}",
+		    "canaries", (json_int_t)v->clock_steps, "seconds",
+		    v->clock_step));
 	json_object_set_new(root, "inflight", json_integer(
 	    (json_int_t)v->inflight));
 	a = json_array();

@@ -22,6 +22,9 @@
 #include "submit.h"
 #include "token.h"
 
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
 struct scan_ctx {
 	const struct config	*cfg;
 	struct state		*st;
@@ -220,6 +223,12 @@ out:
 	ndr_report_clear(&rep);
 }
 
+/*
+ * Sends the next canary. It is recorded first, as "submitting", and the
+ * record saved, so a canary that cannot be recorded is never sent and a
+ * run killed while sending leaves a record the next run can find. When
+ * the record is full, the oldest outcome makes room (state_make_room).
+ */
 static int
 send_canary(const struct config *cfg, struct state *st,
     const struct token_key *key, struct verdict *runerr)
@@ -230,7 +239,7 @@ send_canary(const struct config *cfg, struct state *st,
 	struct buf msg;
 	char token[TOKEN_MAX], rcpt[320];
 	double now = clock_wall();
-	unsigned long seq = st->next_seq;
+	unsigned long seq = st->next_seq, folded = st->count.folded;
 	int rc;
 
 	token_make(key, cfg->name, seq, (time_t)now, token);
@@ -241,29 +250,53 @@ send_canary(const struct config *cfg, struct state *st,
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
+	if (state_make_room(st) == -1) {
+		buf_free(&msg);
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, "no canary "
+		    "sent: the state holds " STR(STATE_CANARIES_MAX) " canaries "
+		    "and every one is still in flight");
+		return -1;
+	}
+	if (folded == 0 && st->count.folded > 0)
+		log_warnx("probe %s: the state holds its most canaries (%d); "
+		    "from now on the oldest outcome leaves the record for "
+		    "each new canary (counted as folded; no count is lost)",
+		    cfg->name, STATE_CANARIES_MAX);
+	if ((c = state_add(st)) == NULL) {
+		buf_free(&msg);
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, "no canary "
+		    "sent: out of memory for its record");
+		return -1;
+	}
+	c->seq = seq;
+	c->status = CANARY_SUBMITTING;
+	memcpy(c->token, token, sizeof(c->token));
+	c->sent_at = now;
+	if (state_set_str(&c->rcpt, rcpt) == -1 ||
+	    state_save(cfg->state_dir, cfg->name, st, &err) == -1) {
+		buf_free(&msg);
+		state_drop_last(st);
+		error_prefix(&err, "no canary sent: it could not be recorded");
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
+		return -1;
+	}
+	st->next_seq++;
 	rc = submit_send(cfg, rcpt, msg.data, msg.len, &res, &err);
 	buf_free(&msg);
+	/* The record is the last one: nothing was added while sending. */
+	c = &st->c[st->n - 1];
 	if (rc == -1 && deadline_expired()) {
 		/*
 		 * Out of time or told to stop: the server's answer is
 		 * unknown, so there is no outcome to record (UNKNOWN).
 		 */
+		state_drop_last(st);
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
-	if ((c = state_add(st)) == NULL) {
-		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1,
-		    "too many canaries in the state file");
-		return -1;
-	}
-	st->next_seq++;
 	st->last_sent = now;
 	st->count.sent++;
-	c->seq = seq;
-	memcpy(c->token, token, sizeof(c->token));
-	state_set_str(&c->rcpt, rcpt);
 	state_set_str(&c->via, res.via);
-	c->sent_at = now;
 	state_set_str(&c->smtp_reply, res.reply[0] ? res.reply : NULL);
 	if (rc == 0) {
 		c->status = CANARY_IN_FLIGHT;
@@ -280,6 +313,29 @@ send_canary(const struct config *cfg, struct state *st,
 		log_debug("canary #%lu not submitted: %s", seq, err.msg);
 	}
 	return rc;
+}
+
+/*
+ * A canary left "submitting" by a run that was killed while sending it:
+ * the server may have taken it, so it is in flight from its sending time
+ * and counted as sent; if it never arrives it becomes hidden as usual.
+ */
+static void
+adopt_submitting(struct state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].status == CANARY_SUBMITTING) {
+			st->c[i].status = CANARY_IN_FLIGHT;
+			state_set_str(&st->c[i].smtp_reply, "(unknown: the run "
+			    "sending it was stopped)");
+			st->count.sent++;
+			if (st->c[i].sent_at > st->last_sent)
+				st->last_sent = st->c[i].sent_at;
+			log_info("canary #%lu: its run was stopped while "
+			    "sending it; taken as in flight", st->c[i].seq);
+		}
 }
 
 static void
@@ -318,6 +374,7 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	}
 	if (rc == STATE_LOAD_CORRUPT)
 		verdict_add(&runerr, MC_UNKNOWN, REASON_STATE_RESET, -1, e.msg);
+	adopt_submitting(&rep->st);
 	if (cfg->reset_counters)
 		memset(&rep->st.count, 0, sizeof(rep->st.count));
 	if (token_key_load(cfg->state_dir, &key, err) == -1) {

@@ -37,16 +37,18 @@ static const struct {
 	{ "delayed_dsn", offsetof(struct state, count.delayed_dsn) },
 	{ "unparseable", offsetof(struct state, count.unparseable) },
 	{ "oversize", offsetof(struct state, count.oversize) },
+	{ "folded", offsetof(struct state, count.folded) },
 };
 
 static const char *const status_names[] = {
-	"in_flight", "delivered", "bounced", "hidden", "late", "submit_failed"
+	"in_flight", "delivered", "bounced", "hidden", "late", "submit_failed",
+	"submitting"
 };
 
 const char *
 canary_status_name(int s)
 {
-	if (s < 0 || s > CANARY_SUBMIT_FAILED)
+	if (s < 0 || s > CANARY_SUBMITTING)
 		return "?";
 	return status_names[s];
 }
@@ -56,7 +58,7 @@ canary_status_parse(const char *s)
 {
 	int i;
 
-	for (i = 0; i <= CANARY_SUBMIT_FAILED; i++)
+	for (i = 0; i <= CANARY_SUBMITTING; i++)
 		if (strcmp(s, status_names[i]) == 0)
 			return i;
 	return -1;
@@ -141,6 +143,46 @@ state_add(struct state *st)
 	memset(&st->c[st->n], 0, sizeof(st->c[0]));
 	st->c[st->n].greylist_delay = -1;
 	return &st->c[st->n++];
+}
+
+void
+state_drop_last(struct state *st)
+{
+	if (st->n > 0)
+		canary_clear(&st->c[--st->n]);
+}
+
+static void
+state_remove(struct state *st, size_t i)
+{
+	canary_clear(&st->c[i]);
+	memmove(&st->c[i], &st->c[i + 1], (st->n - i - 1) * sizeof(st->c[0]));
+	st->n--;
+}
+
+int
+state_make_room(struct state *st)
+{
+	size_t i;
+
+	if (st->n < STATE_CANARIES_MAX)
+		return 0;
+	/* In seq order: the first match is the oldest. */
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].status == CANARY_DELIVERED ||
+		    st->c[i].status == CANARY_LATE ||
+		    st->c[i].status == CANARY_BOUNCED ||
+		    st->c[i].status == CANARY_SUBMIT_FAILED)
+			break;
+	if (i == st->n)
+		for (i = 0; i < st->n; i++)
+			if (st->c[i].status == CANARY_HIDDEN)
+				break;
+	if (i == st->n)
+		return -1;
+	state_remove(st, i);
+	st->count.folded++;
+	return 0;
 }
 
 struct canary *

@@ -25,7 +25,10 @@ enum canary_status {
 	CANARY_BOUNCED,
 	CANARY_HIDDEN,
 	CANARY_LATE,
-	CANARY_SUBMIT_FAILED
+	CANARY_SUBMIT_FAILED,
+	CANARY_SUBMITTING	/* recorded, being sent; a run killed meanwhile
+				 * leaves it, and the next run takes it as in
+				 * flight (the server may have taken it) */
 };
 
 struct canary {
@@ -75,7 +78,7 @@ struct state {
 	struct {
 		unsigned long	sent, delivered, bounced, hidden, late,
 				submit_failed, bogus_ndr, delayed_dsn,
-				unparseable, oversize;
+				unparseable, oversize, folded;
 	} count;
 	struct cursor	 mbox;		/* the test mailbox */
 	struct cursor	 bounce;	/* where bounces to the sender land */
@@ -88,6 +91,17 @@ void	state_init(struct state *);
 void	state_clear(struct state *);
 /* Appends a zeroed canary; returns NULL when full or out of memory. */
 struct canary *state_add(struct state *);
+/* Drops the newest canary (one that was added and never sent). */
+void	state_drop_last(struct state *);
+/*
+ * Makes room for one more canary when the record is full: the oldest
+ * resolved canary (delivered, late, bounced, not submitted), else the
+ * oldest hidden one, leaves the record. Its outcome was counted when it
+ * happened, so nothing is lost from the counters; count.folded says how
+ * many left this way. Returns 0 (room, or folded one) or -1 when every
+ * canary is still in flight.
+ */
+int	state_make_room(struct state *);
 struct canary *state_find_token(struct state *, const char *token);
 void	canary_clear(struct canary *);
 const char *canary_status_name(int);

@@ -85,6 +85,12 @@ static const struct row rows[] = {
 	{ "delivered OK but the next one is overdue: critical",
 	    { { 1, DL, 5000, 4900, 10, NULL, 0 }, { 2, IF, 3700, X, X, NULL,
 	    0 } }, MC_CRITICAL, 1, { REASON_DELIVERED, REASON_OVERDUE, -1 } },
+	{ "clock stepped back 60s: a canary sent 'in the future' is not "
+	    "overdue", { { 1, DL, 900, 800, 10, NULL, 0 }, { 2, IF, -60, X, X,
+	    NULL, 0 } }, MC_OK, 1, { REASON_DELIVERED, -1 } },
+	{ "clock stepped back a day: still not overdue, nor hidden",
+	    { { 1, IF, -86400, X, X, NULL, 0 } }, MC_OK, -1,
+	    { REASON_PENDING, -1 } },
 	{ "a slow delivery of a later canary replaces a hidden one",
 	    { { 1, HI, 9000, 100, X, NULL, 0 }, { 2, DL, 2500, 50, 2400, NULL,
 	    0 } }, MC_WARNING, 2, { REASON_SLOW, -1 } },
@@ -174,6 +180,14 @@ test_advance_to_hidden(void **unused)
 	assert_int_equal(st.c[1].status, HI);
 	assert_true(st.c[1].resolved_at == NOW);
 	assert_int_equal(st.count.hidden, 1);
+	/* A canary sent "after now" (the clock went back) is not hidden. */
+	c = state_add(&st);
+	c->seq = 3;
+	c->status = IF;
+	c->submitted_at = NOW + 86400;
+	assert_int_equal(evaluate_advance(&st, NOW, 7200), 0);
+	assert_int_equal(st.c[2].status, IF);
+	st.c[2].submitted_at = NOW;
 	/* Advancing again does not count it twice. */
 	assert_int_equal(evaluate_advance(&st, NOW, 7200), 0);
 	assert_int_equal(st.count.hidden, 1);

@@ -101,6 +101,54 @@ test_hidden_line(void **unused)
 	config_clear(&cfg);
 }
 
+/* A clock stepped back is said once, and the age counts as 0. */
+static void
+test_clock_step(void **unused)
+{
+	struct state st;
+	struct verdict v;
+	struct canary *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp;
+	double now = 1795325409;
+
+	(void)unused;
+	setup_cfg();
+	state_init(&st);
+	c = state_add(&st);
+	c->seq = 1;
+	c->status = CANARY_IN_FLIGHT;
+	c->sent_at = c->submitted_at = now + 60;
+	st.next_seq = 2;
+	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
+	assert_int_equal(v.state, MC_OK);
+	assert_int_equal(v.clock_steps, 1);
+	assert_true(v.oldest_inflight == 0);
+	fp = open_memstream(&text, &len);
+	assert_int_equal(output_print(fp, &cfg, &st, &v, now), MC_OK);
+	fclose(fp);
+	print_message("# %s", text);
+	assert_non_null(strstr(text, "\nclock step: the system clock is 60s "
+	    "behind the sending time of 1 canary in flight; its age is "
+	    "counted as 0\n"));
+	assert_non_null(strstr(text, "oldest_inflight=0s;"));
+	free(text);
+	/* A time that cannot be a date is printed as epoch seconds. */
+	st.c[0].sent_at = st.c[0].submitted_at = 1e300;
+	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
+	text = NULL;
+	fp = open_memstream(&text, &len);
+	output_print(fp, &cfg, &st, &v, now);
+	fclose(fp);
+	print_message("# %s", text);
+	assert_non_null(strstr(text, "#1 sent @"));
+	assert_null(strstr(text, "0.0s behind"));
+	free(text);
+	state_clear(&st);
+	config_clear(&cfg);
+}
+
 static void
 test_long_output_cap(void **unused)
 {
@@ -173,6 +221,7 @@ main(void)
 		cmocka_unit_test(test_perf_format),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_hidden_line),
+		cmocka_unit_test(test_clock_step),
 		cmocka_unit_test(test_long_output_cap),
 		cmocka_unit_test(test_json),
 	};

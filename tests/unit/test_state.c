@@ -266,6 +266,51 @@ test_prune(void **unused)
 	state_clear(&st);
 }
 
+/* A full record makes room: the oldest outcome, then the oldest hidden. */
+static void
+test_make_room(void **unused)
+{
+	struct state st;
+	struct canary *c;
+	size_t i;
+
+	(void)unused;
+	state_init(&st);
+	for (i = 0; i < STATE_CANARIES_MAX; i++) {
+		assert_non_null(c = state_add(&st));
+		c->seq = i + 1;
+		c->status = i == 5 ? CANARY_DELIVERED : CANARY_HIDDEN;
+	}
+	assert_null(state_add(&st));
+	st.count.hidden = STATE_CANARIES_MAX - 1;
+	/* The one delivered goes first, though five hidden are older. */
+	assert_int_equal(state_make_room(&st), 0);
+	assert_int_equal(st.n, STATE_CANARIES_MAX - 1);
+	assert_int_equal(st.c[5].seq, 7);
+	assert_int_equal(st.count.folded, 1);
+	assert_non_null(state_add(&st));
+	st.c[st.n - 1].status = CANARY_IN_FLIGHT;
+	/* Then the oldest hidden; the counters keep every outcome. */
+	assert_int_equal(state_make_room(&st), 0);
+	assert_int_equal(st.c[0].seq, 2);
+	assert_int_equal(st.count.hidden, STATE_CANARIES_MAX - 1);
+	assert_int_equal(st.count.folded, 2);
+	/* Nothing but canaries in flight: no room, nothing dropped. */
+	for (i = 0; i < st.n; i++)
+		st.c[i].status = CANARY_IN_FLIGHT;
+	assert_non_null(state_add(&st));
+	assert_int_equal(state_make_room(&st), -1);
+	assert_int_equal(st.n, STATE_CANARIES_MAX);
+	/* A record not yet sent can be taken back. */
+	st.c[st.n - 1].status = CANARY_SUBMITTING;
+	state_drop_last(&st);
+	assert_int_equal(st.n, STATE_CANARIES_MAX - 1);
+	assert_string_equal(canary_status_name(CANARY_SUBMITTING),
+	    "submitting");
+	assert_int_equal(canary_status_parse("submitting"), CANARY_SUBMITTING);
+	state_clear(&st);
+}
+
 int
 main(void)
 {
@@ -275,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_atomic_leftovers),
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_make_room),
 	};
 
 	return RUN_TESTS(tests);
