@@ -12,40 +12,89 @@
 #include "log.h"
 #include "net.h"
 
-struct verb_step {
-	enum net_proto	 proto;
-	const char	*verb;
-	const char	*step;
+/* What a command is, for the trace. */
+enum verb_kind {
+	VERB_PLAIN,
+	VERB_CLOSE	/* LOGOUT/QUIT: ends the session, names no step */
 };
 
-/* Steps are static strings: the signal backstop prints them. */
+struct verb_step {
+	enum net_proto	 proto;
+	const char	*verb;		/* upper case; IMAP "UID x" as two */
+	const char	*step;
+	enum verb_kind	 kind;
+};
+
+/*
+ * Every command mailcanary or libcurl may send. Steps are static strings:
+ * the signal backstop prints them.
+ */
 static const struct verb_step verb_steps[] = {
-	{ NET_SMTP, "EHLO", "SMTP EHLO" },
-	{ NET_SMTP, "HELO", "SMTP HELO" },
-	{ NET_SMTP, "STARTTLS", "SMTP STARTTLS" },
-	{ NET_SMTP, "AUTH", "SMTP AUTH" },
-	{ NET_SMTP, "MAIL", "SMTP MAIL FROM" },
-	{ NET_SMTP, "RCPT", "SMTP RCPT TO" },
-	{ NET_SMTP, "DATA", "SMTP DATA" },
-	{ NET_SMTP, "QUIT", "SMTP QUIT" },
-	{ NET_IMAP, "CAPABILITY", "IMAP CAPABILITY" },
-	{ NET_IMAP, "STARTTLS", "IMAP STARTTLS" },
-	{ NET_IMAP, "LOGIN", "IMAP LOGIN" },
-	{ NET_IMAP, "AUTHENTICATE", "IMAP AUTHENTICATE" },
-	{ NET_IMAP, "SELECT", "IMAP SELECT" },
-	{ NET_IMAP, "STATUS", "IMAP STATUS" },
-	{ NET_IMAP, "UID", "IMAP UID command" },
-	{ NET_IMAP, "FETCH", "IMAP FETCH" },
-	{ NET_IMAP, "LOGOUT", "IMAP LOGOUT" },
-	{ NET_POP3, "CAPA", "POP3 CAPA" },
-	{ NET_POP3, "STLS", "POP3 STLS" },
-	{ NET_POP3, "USER", "POP3 USER" },
-	{ NET_POP3, "PASS", "POP3 PASS" },
-	{ NET_POP3, "AUTH", "POP3 AUTH" },
-	{ NET_POP3, "UIDL", "POP3 UIDL" },
-	{ NET_POP3, "TOP", "POP3 TOP" },
-	{ NET_POP3, "DELE", "POP3 DELE" },
-	{ NET_POP3, "QUIT", "POP3 QUIT" },
+	{ NET_SMTP, "EHLO", "SMTP EHLO", VERB_PLAIN },
+	{ NET_SMTP, "HELO", "SMTP HELO", VERB_PLAIN },
+	{ NET_SMTP, "STARTTLS", "SMTP STARTTLS", VERB_PLAIN },
+	{ NET_SMTP, "AUTH", "SMTP AUTH", VERB_PLAIN },
+	{ NET_SMTP, "MAIL", "SMTP MAIL FROM", VERB_PLAIN },
+	{ NET_SMTP, "RCPT", "SMTP RCPT TO", VERB_PLAIN },
+	{ NET_SMTP, "DATA", "SMTP DATA", VERB_PLAIN },
+	{ NET_SMTP, "BDAT", "SMTP BDAT", VERB_PLAIN },
+	{ NET_SMTP, "RSET", "SMTP RSET", VERB_PLAIN },
+	{ NET_SMTP, "NOOP", "SMTP NOOP", VERB_PLAIN },
+	{ NET_SMTP, "VRFY", "SMTP VRFY", VERB_PLAIN },
+	{ NET_SMTP, "EXPN", "SMTP EXPN", VERB_PLAIN },
+	{ NET_SMTP, "HELP", "SMTP HELP", VERB_PLAIN },
+	{ NET_SMTP, "QUIT", "SMTP QUIT", VERB_CLOSE },
+	{ NET_IMAP, "CAPABILITY", "IMAP CAPABILITY", VERB_PLAIN },
+	{ NET_IMAP, "STARTTLS", "IMAP STARTTLS", VERB_PLAIN },
+	{ NET_IMAP, "LOGIN", "IMAP LOGIN", VERB_PLAIN },
+	{ NET_IMAP, "AUTHENTICATE", "IMAP AUTHENTICATE", VERB_PLAIN },
+	{ NET_IMAP, "ID", "IMAP ID", VERB_PLAIN },
+	{ NET_IMAP, "ENABLE", "IMAP ENABLE", VERB_PLAIN },
+	{ NET_IMAP, "NAMESPACE", "IMAP NAMESPACE", VERB_PLAIN },
+	{ NET_IMAP, "SELECT", "IMAP SELECT", VERB_PLAIN },
+	{ NET_IMAP, "EXAMINE", "IMAP EXAMINE", VERB_PLAIN },
+	{ NET_IMAP, "STATUS", "IMAP STATUS", VERB_PLAIN },
+	{ NET_IMAP, "LIST", "IMAP LIST", VERB_PLAIN },
+	{ NET_IMAP, "LSUB", "IMAP LSUB", VERB_PLAIN },
+	{ NET_IMAP, "CREATE", "IMAP CREATE", VERB_PLAIN },
+	{ NET_IMAP, "DELETE", "IMAP DELETE", VERB_PLAIN },
+	{ NET_IMAP, "RENAME", "IMAP RENAME", VERB_PLAIN },
+	{ NET_IMAP, "SUBSCRIBE", "IMAP SUBSCRIBE", VERB_PLAIN },
+	{ NET_IMAP, "UNSUBSCRIBE", "IMAP UNSUBSCRIBE", VERB_PLAIN },
+	{ NET_IMAP, "APPEND", "IMAP APPEND", VERB_PLAIN },
+	{ NET_IMAP, "IDLE", "IMAP IDLE", VERB_PLAIN },
+	{ NET_IMAP, "NOOP", "IMAP NOOP", VERB_PLAIN },
+	{ NET_IMAP, "CHECK", "IMAP CHECK", VERB_PLAIN },
+	{ NET_IMAP, "CLOSE", "IMAP CLOSE", VERB_PLAIN },
+	{ NET_IMAP, "UNSELECT", "IMAP UNSELECT", VERB_PLAIN },
+	{ NET_IMAP, "SEARCH", "IMAP SEARCH", VERB_PLAIN },
+	{ NET_IMAP, "FETCH", "IMAP FETCH", VERB_PLAIN },
+	{ NET_IMAP, "STORE", "IMAP STORE", VERB_PLAIN },
+	{ NET_IMAP, "COPY", "IMAP COPY", VERB_PLAIN },
+	{ NET_IMAP, "MOVE", "IMAP MOVE", VERB_PLAIN },
+	{ NET_IMAP, "EXPUNGE", "IMAP EXPUNGE", VERB_PLAIN },
+	{ NET_IMAP, "UID SEARCH", "IMAP UID SEARCH", VERB_PLAIN },
+	{ NET_IMAP, "UID FETCH", "IMAP UID FETCH", VERB_PLAIN },
+	{ NET_IMAP, "UID STORE", "IMAP UID STORE", VERB_PLAIN },
+	{ NET_IMAP, "UID COPY", "IMAP UID COPY", VERB_PLAIN },
+	{ NET_IMAP, "UID MOVE", "IMAP UID MOVE", VERB_PLAIN },
+	{ NET_IMAP, "UID EXPUNGE", "IMAP UID EXPUNGE", VERB_PLAIN },
+	{ NET_IMAP, "LOGOUT", "IMAP LOGOUT", VERB_CLOSE },
+	{ NET_POP3, "CAPA", "POP3 CAPA", VERB_PLAIN },
+	{ NET_POP3, "STLS", "POP3 STLS", VERB_PLAIN },
+	{ NET_POP3, "USER", "POP3 USER", VERB_PLAIN },
+	{ NET_POP3, "PASS", "POP3 PASS", VERB_PLAIN },
+	{ NET_POP3, "APOP", "POP3 APOP", VERB_PLAIN },
+	{ NET_POP3, "AUTH", "POP3 AUTH", VERB_PLAIN },
+	{ NET_POP3, "STAT", "POP3 STAT", VERB_PLAIN },
+	{ NET_POP3, "LIST", "POP3 LIST", VERB_PLAIN },
+	{ NET_POP3, "UIDL", "POP3 UIDL", VERB_PLAIN },
+	{ NET_POP3, "TOP", "POP3 TOP", VERB_PLAIN },
+	{ NET_POP3, "RETR", "POP3 RETR", VERB_PLAIN },
+	{ NET_POP3, "DELE", "POP3 DELE", VERB_PLAIN },
+	{ NET_POP3, "NOOP", "POP3 NOOP", VERB_PLAIN },
+	{ NET_POP3, "RSET", "POP3 RSET", VERB_PLAIN },
+	{ NET_POP3, "QUIT", "POP3 QUIT", VERB_CLOSE },
 };
 
 static const char *const connect_step[] = {
@@ -53,6 +102,10 @@ static const char *const connect_step[] = {
 };
 static const char *const greeting_step[] = {
 	"SMTP greeting", "IMAP greeting", "POP3 greeting"
+};
+/* A command not in the table still moves the step on. */
+static const char *const other_step[] = {
+	"SMTP command", "IMAP command", "POP3 command"
 };
 
 /* Whether a server line refuses what was asked. */
@@ -114,12 +167,25 @@ trace_line(char *dst, size_t dstlen, const char *data, size_t len)
 	net_sanitize(dst);
 }
 
+static const struct verb_step *
+find_verb(enum net_proto proto, const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(verb_steps) / sizeof(verb_steps[0]); i++)
+		if (verb_steps[i].proto == proto &&
+		    strcmp(verb_steps[i].verb, verb) == 0)
+			return &verb_steps[i];
+	return NULL;
+}
+
 static void
 trace_command(struct net_trace *t, const char *data, size_t len)
 {
 	char word[32];
+	const struct verb_step *v;
 	const char *p = data, *end = data + len;
-	size_t i, n;
+	size_t n, m;
 
 	/* IMAP commands start with a tag. */
 	if (t->proto == NET_IMAP) {
@@ -132,18 +198,42 @@ trace_command(struct net_trace *t, const char *data, size_t len)
 	    isalpha((unsigned char)p[n]); n++)
 		word[n] = (char)toupper((unsigned char)p[n]);
 	word[n] = '\0';
-	for (i = 0; i < sizeof(verb_steps) / sizeof(verb_steps[0]); i++)
-		if (verb_steps[i].proto == t->proto &&
-		    strcmp(verb_steps[i].verb, word) == 0) {
-			t->step = verb_steps[i].step;
-			deadline_step(t->step);
-			break;
-		}
+	/* "UID FETCH" is another command than "UID STORE" (RFC 3501 6.4.8). */
+	if (t->proto == NET_IMAP && strcmp(word, "UID") == 0 &&
+	    p + n < end && p[n] == ' ') {
+		word[n] = ' ';
+		for (m = n + 1; p + m < end && m < sizeof(word) - 1 &&
+		    isalpha((unsigned char)p[m]); m++)
+			word[m] = (char)toupper((unsigned char)p[m]);
+		word[m] = '\0';
+	}
+	v = find_verb(t->proto, word);
+	if (v != NULL && v->kind == VERB_CLOSE) {
+		/*
+		 * libcurl logs out after a failure too: what the server says
+		 * to that must not stand for the command that failed. Only
+		 * the signal backstop learns that the session is ending.
+		 */
+		t->closing = 1;
+		deadline_step(v->step);
+	} else {
+		if (v != NULL)
+			t->step = v->step;
+		else if (strncmp(word, "UID ", 4) == 0)
+			t->step = "IMAP UID command";
+		else
+			t->step = other_step[t->proto];
+		deadline_step(t->step);
+		/* A refusal stands for the failure only if nothing was sent
+		 * after it. */
+		t->fail_step = NULL;
+		t->fail_reply[0] = '\0';
+	}
 	if (log_level() >= LOG_LEVEL_DEBUG) {
 		/* Credentials never reach the log. */
-		if (strcmp(word, "AUTH") == 0 || strcmp(word, "LOGIN") == 0 ||
-		    strcmp(word, "PASS") == 0 || strcmp(word,
-		    "AUTHENTICATE") == 0 || t->step == NULL)
+		if (strncmp(word, "AUTH", 4) == 0 || strcmp(word,
+		    "LOGIN") == 0 || strcmp(word, "PASS") == 0 ||
+		    t->step == NULL)
 			log_debug("%s > %s ...", t->host, word);
 		else
 			log_debug("%s > %.*s", t->host, (int)(len > 200 ? 200 :
@@ -152,14 +242,30 @@ trace_command(struct net_trace *t, const char *data, size_t len)
 	}
 }
 
+/* A new connection: no session state carries over. */
+static void
+trace_connect(struct net_trace *t)
+{
+	t->step = connect_step[t->proto];
+	deadline_step(t->step);
+	t->closing = 0;
+}
+
 static int
 net_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 {
 	struct net_trace *t = arg;
+	char line[512];
+	size_t n;
 
 	(void)h;
 	switch (type) {
 	case CURLINFO_HEADER_IN:
+		if (t->closing) {
+			trace_line(line, sizeof(line), data, len);
+			log_debug("%s < %s", t->host, line);
+			break;
+		}
 		trace_line(t->reply, sizeof(t->reply), data, len);
 		log_debug("%s < %s", t->host, t->reply);
 		if (t->fail_step == NULL && is_refusal(t->proto, t->reply)) {
@@ -176,6 +282,10 @@ net_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 		trace_command(t, data, len);
 		break;
 	case CURLINFO_TEXT:
+		for (n = 0; n < len && data[n] == ' '; n++)
+			;
+		if (len - n > 7 && strncmp(data + n, "Trying ", 7) == 0)
+			trace_connect(t);
 		if (t->step == connect_step[t->proto] && len > 12 &&
 		    strncmp(data, "Connected to", 12) == 0) {
 			t->step = greeting_step[t->proto];
@@ -248,7 +358,7 @@ net_setup(CURL *h, const struct config *cfg, int tls, const char *user,
 	/* Bound what a hostile server can make us hold per response line. */
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)64 * 1024 * 1024);
-	t->step = connect_step[t->proto];
+	trace_connect(t);
 	t->reply[0] = '\0';
 	t->fail_reply[0] = '\0';
 	t->fail_step = NULL;
@@ -270,6 +380,7 @@ net_limits(CURL *h, struct net_trace *t, struct mc_error *err)
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
 	t->fail_reply[0] = '\0';
 	t->fail_step = NULL;
+	t->closing = 0;
 	deadline_step(t->step);
 	return 0;
 }

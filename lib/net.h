@@ -18,11 +18,14 @@ struct net_trace {
 	enum net_proto	 proto;
 	const char	*step;		/* static, also given to deadline_step */
 	char		 reply[512];	/* last line the server sent */
-	/* The first refusal (4xx/5xx, NO/BAD, -ERR) and the step it answered:
-	 * libcurl says QUIT after a failure, and that must not hide it. */
+	/* A refusal (4xx/5xx, NO/BAD, -ERR) of the latest command and that
+	 * command's step: libcurl says QUIT after a failure, and that must
+	 * not hide it. */
 	char		 fail_reply[512];
 	const char	*fail_step;
 	char		 host[300];	/* host:port, for messages */
+	/* LOGOUT or QUIT was sent: the replies no longer name the step. */
+	int		 closing;
 };
 
 /* Sets the options every transfer needs; tls is a STARTTLS_* policy. */
