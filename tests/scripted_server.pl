@@ -75,10 +75,10 @@ sub play {
 				print $c "* STATUS INBOX (MESSAGES 3)\r\n$tag OK done\r\n";
 			} else { print $c "$tag OK done\r\n"; }
 		}
-	} elsif ($mode =~ /^steps-/) {
+	} elsif ($mode =~ /^steps-|^noauth-proxy:\d+$/) {
 		# The step an error names (tests/integration/steps.sh): each
-		# mode refuses or garbles one command, then answers LOGOUT or
-		# QUIT oddly, which must not stand for the failure.
+		# steps- mode refuses or garbles one command, then answers
+		# LOGOUT or QUIT oddly, which must not stand for the failure.
 		#   steps-pop3-retr       UIDL and TOP work, RETR is refused,
 		#                         QUIT gets -ERR
 		#   steps-imap-uidfetch   UID FETCH is refused, LOGOUT gets NO
@@ -86,7 +86,36 @@ sub play {
 		#                         literal (libcurl fails on its own),
 		#                         LOGOUT gets BAD
 		#   steps-smtp-mailfrom   MAIL FROM is refused, QUIT gets 421
-		if ($mode eq 'steps-pop3-retr') {
+		#   noauth-proxy:PORT     relays to a real IMAP or POP3 server
+		#                         on PORT, hiding its SASL mechanisms
+		#                         (AUTH=, SASL-IR, CAPA's SASL line) so
+		#                         that libcurl logs in with IMAP LOGIN or
+		#                         POP3 USER/PASS (tests/integration/
+		#                         secrets.sh); plain text only
+		if ($mode =~ /^noauth-proxy:(\d+)$/) {
+			my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+			    PeerPort => $1, Proto => 'tcp') or return;
+			my ($from_s, $eof) = ('', 0);
+			while (!$eof) {
+				my $ready = '';
+				vec($ready, fileno($_), 1) = 1 for ($c, $s);
+				select($ready, undef, undef, undef) > 0 or last;
+				for my $in ($c, $s) {
+					next unless vec($ready, fileno($in), 1);
+					my $n = sysread($in, my $buf, 65536);
+					if (!$n) { $eof = 1; last; }
+					if ($in == $c) { syswrite($s, $buf); next; }
+					$from_s .= $buf;
+					while ($from_s =~ s/^([^\n]*\n)//) {
+						my $l = $1;
+						next if $l =~ /^SASL\b/;
+						$l =~ s/ (?:AUTH=[^\s\]]+|SASL-IR)//g if $l =~ /CAPABILITY/;
+						syswrite($c, $l);
+					}
+				}
+			}
+			close $s;
+		} elsif ($mode eq 'steps-pop3-retr') {
 			print $c "+OK scripted POP3\r\n";
 			while ((my $l = line($c)) ne '') {
 				if ($l =~ /^CAPA/i) { print $c "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n"; }
