@@ -8,44 +8,98 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "deadline.h"
 #include "log.h"
 #include "net.h"
 
-struct verb_step {
-	enum net_proto	 proto;
-	const char	*verb;
-	const char	*step;
+/* What a command is, for the trace. */
+enum verb_kind {
+	VERB_PLAIN,	/* shown as sent */
+	VERB_SASL,	/* starts a SASL exchange; only the mechanism shown */
+	VERB_CREDS,	/* carries a name or a password: only the verb shown */
+	VERB_CLOSE	/* LOGOUT/QUIT: ends the session, names no step */
 };
 
-/* Steps are static strings: the signal backstop prints them. */
+struct verb_step {
+	enum net_proto	 proto;
+	const char	*verb;		/* upper case; IMAP "UID x" as two */
+	const char	*step;
+	enum verb_kind	 kind;
+};
+
+/*
+ * Every command mailcanary or libcurl may send. Steps are static strings:
+ * the signal backstop prints them.
+ */
 static const struct verb_step verb_steps[] = {
-	{ NET_SMTP, "EHLO", "SMTP EHLO" },
-	{ NET_SMTP, "HELO", "SMTP HELO" },
-	{ NET_SMTP, "STARTTLS", "SMTP STARTTLS" },
-	{ NET_SMTP, "AUTH", "SMTP AUTH" },
-	{ NET_SMTP, "MAIL", "SMTP MAIL FROM" },
-	{ NET_SMTP, "RCPT", "SMTP RCPT TO" },
-	{ NET_SMTP, "DATA", "SMTP DATA" },
-	{ NET_SMTP, "QUIT", "SMTP QUIT" },
-	{ NET_IMAP, "CAPABILITY", "IMAP CAPABILITY" },
-	{ NET_IMAP, "STARTTLS", "IMAP STARTTLS" },
-	{ NET_IMAP, "LOGIN", "IMAP LOGIN" },
-	{ NET_IMAP, "AUTHENTICATE", "IMAP AUTHENTICATE" },
-	{ NET_IMAP, "SELECT", "IMAP SELECT" },
-	{ NET_IMAP, "STATUS", "IMAP STATUS" },
-	{ NET_IMAP, "UID", "IMAP UID command" },
-	{ NET_IMAP, "FETCH", "IMAP FETCH" },
-	{ NET_IMAP, "LOGOUT", "IMAP LOGOUT" },
-	{ NET_POP3, "CAPA", "POP3 CAPA" },
-	{ NET_POP3, "STLS", "POP3 STLS" },
-	{ NET_POP3, "USER", "POP3 USER" },
-	{ NET_POP3, "PASS", "POP3 PASS" },
-	{ NET_POP3, "AUTH", "POP3 AUTH" },
-	{ NET_POP3, "UIDL", "POP3 UIDL" },
-	{ NET_POP3, "TOP", "POP3 TOP" },
-	{ NET_POP3, "DELE", "POP3 DELE" },
-	{ NET_POP3, "QUIT", "POP3 QUIT" },
+	{ NET_SMTP, "EHLO", "SMTP EHLO", VERB_PLAIN },
+	{ NET_SMTP, "HELO", "SMTP HELO", VERB_PLAIN },
+	{ NET_SMTP, "STARTTLS", "SMTP STARTTLS", VERB_PLAIN },
+	{ NET_SMTP, "AUTH", "SMTP AUTH", VERB_SASL },
+	{ NET_SMTP, "MAIL", "SMTP MAIL FROM", VERB_PLAIN },
+	{ NET_SMTP, "RCPT", "SMTP RCPT TO", VERB_PLAIN },
+	{ NET_SMTP, "DATA", "SMTP DATA", VERB_PLAIN },
+	{ NET_SMTP, "BDAT", "SMTP BDAT", VERB_PLAIN },
+	{ NET_SMTP, "RSET", "SMTP RSET", VERB_PLAIN },
+	{ NET_SMTP, "NOOP", "SMTP NOOP", VERB_PLAIN },
+	{ NET_SMTP, "VRFY", "SMTP VRFY", VERB_PLAIN },
+	{ NET_SMTP, "EXPN", "SMTP EXPN", VERB_PLAIN },
+	{ NET_SMTP, "HELP", "SMTP HELP", VERB_PLAIN },
+	{ NET_SMTP, "QUIT", "SMTP QUIT", VERB_CLOSE },
+	{ NET_IMAP, "CAPABILITY", "IMAP CAPABILITY", VERB_PLAIN },
+	{ NET_IMAP, "STARTTLS", "IMAP STARTTLS", VERB_PLAIN },
+	{ NET_IMAP, "LOGIN", "IMAP LOGIN", VERB_CREDS },
+	{ NET_IMAP, "AUTHENTICATE", "IMAP AUTHENTICATE", VERB_SASL },
+	{ NET_IMAP, "ID", "IMAP ID", VERB_PLAIN },
+	{ NET_IMAP, "ENABLE", "IMAP ENABLE", VERB_PLAIN },
+	{ NET_IMAP, "NAMESPACE", "IMAP NAMESPACE", VERB_PLAIN },
+	{ NET_IMAP, "SELECT", "IMAP SELECT", VERB_PLAIN },
+	{ NET_IMAP, "EXAMINE", "IMAP EXAMINE", VERB_PLAIN },
+	{ NET_IMAP, "STATUS", "IMAP STATUS", VERB_PLAIN },
+	{ NET_IMAP, "LIST", "IMAP LIST", VERB_PLAIN },
+	{ NET_IMAP, "LSUB", "IMAP LSUB", VERB_PLAIN },
+	{ NET_IMAP, "CREATE", "IMAP CREATE", VERB_PLAIN },
+	{ NET_IMAP, "DELETE", "IMAP DELETE", VERB_PLAIN },
+	{ NET_IMAP, "RENAME", "IMAP RENAME", VERB_PLAIN },
+	{ NET_IMAP, "SUBSCRIBE", "IMAP SUBSCRIBE", VERB_PLAIN },
+	{ NET_IMAP, "UNSUBSCRIBE", "IMAP UNSUBSCRIBE", VERB_PLAIN },
+	{ NET_IMAP, "APPEND", "IMAP APPEND", VERB_PLAIN },
+	{ NET_IMAP, "IDLE", "IMAP IDLE", VERB_PLAIN },
+	{ NET_IMAP, "NOOP", "IMAP NOOP", VERB_PLAIN },
+	{ NET_IMAP, "CHECK", "IMAP CHECK", VERB_PLAIN },
+	{ NET_IMAP, "CLOSE", "IMAP CLOSE", VERB_PLAIN },
+	{ NET_IMAP, "UNSELECT", "IMAP UNSELECT", VERB_PLAIN },
+	{ NET_IMAP, "SEARCH", "IMAP SEARCH", VERB_PLAIN },
+	{ NET_IMAP, "FETCH", "IMAP FETCH", VERB_PLAIN },
+	{ NET_IMAP, "STORE", "IMAP STORE", VERB_PLAIN },
+	{ NET_IMAP, "COPY", "IMAP COPY", VERB_PLAIN },
+	{ NET_IMAP, "MOVE", "IMAP MOVE", VERB_PLAIN },
+	{ NET_IMAP, "EXPUNGE", "IMAP EXPUNGE", VERB_PLAIN },
+	{ NET_IMAP, "UID SEARCH", "IMAP UID SEARCH", VERB_PLAIN },
+	{ NET_IMAP, "UID FETCH", "IMAP UID FETCH", VERB_PLAIN },
+	{ NET_IMAP, "UID STORE", "IMAP UID STORE", VERB_PLAIN },
+	{ NET_IMAP, "UID COPY", "IMAP UID COPY", VERB_PLAIN },
+	{ NET_IMAP, "UID MOVE", "IMAP UID MOVE", VERB_PLAIN },
+	{ NET_IMAP, "UID EXPUNGE", "IMAP UID EXPUNGE", VERB_PLAIN },
+	{ NET_IMAP, "LOGOUT", "IMAP LOGOUT", VERB_CLOSE },
+	{ NET_POP3, "CAPA", "POP3 CAPA", VERB_PLAIN },
+	{ NET_POP3, "STLS", "POP3 STLS", VERB_PLAIN },
+	{ NET_POP3, "USER", "POP3 USER", VERB_CREDS },
+	{ NET_POP3, "PASS", "POP3 PASS", VERB_CREDS },
+	{ NET_POP3, "APOP", "POP3 APOP", VERB_CREDS },
+	{ NET_POP3, "AUTH", "POP3 AUTH", VERB_SASL },
+	{ NET_POP3, "STAT", "POP3 STAT", VERB_PLAIN },
+	{ NET_POP3, "LIST", "POP3 LIST", VERB_PLAIN },
+	{ NET_POP3, "UIDL", "POP3 UIDL", VERB_PLAIN },
+	{ NET_POP3, "TOP", "POP3 TOP", VERB_PLAIN },
+	{ NET_POP3, "RETR", "POP3 RETR", VERB_PLAIN },
+	{ NET_POP3, "DELE", "POP3 DELE", VERB_PLAIN },
+	{ NET_POP3, "NOOP", "POP3 NOOP", VERB_PLAIN },
+	{ NET_POP3, "RSET", "POP3 RSET", VERB_PLAIN },
+	{ NET_POP3, "QUIT", "POP3 QUIT", VERB_CLOSE },
 };
 
 static const char *const connect_step[] = {
@@ -54,6 +108,15 @@ static const char *const connect_step[] = {
 static const char *const greeting_step[] = {
 	"SMTP greeting", "IMAP greeting", "POP3 greeting"
 };
+/* A command not in the table still moves the step on. */
+static const char *const other_step[] = {
+	"SMTP command", "IMAP command", "POP3 command"
+};
+
+#define TRACE_SHOW	200	/* bytes of a line shown in the trace */
+/* Bytes of a line looked at: more than is shown or kept, so that no
+ * credential is cut in two at the end of what is looked at. */
+#define TRACE_LINE	1024
 
 /* Whether a server line refuses what was asked. */
 static int
@@ -77,6 +140,39 @@ is_refusal(enum net_proto proto, const char *line)
 	return 0;
 }
 
+/*
+ * Whether a server line is the final answer to an authentication command,
+ * not a challenge. Only a well-formed final answer counts: on anything
+ * else the client's lines stay hidden.
+ */
+static int
+is_auth_end(enum net_proto proto, const char *line)
+{
+	const char *p;
+
+	switch (proto) {
+	case NET_SMTP:
+		/* RFC 4954 4: 334 asks for more, any other reply ends it. */
+		return isdigit((unsigned char)line[0]) &&
+		    isdigit((unsigned char)line[1]) &&
+		    isdigit((unsigned char)line[2]) &&
+		    strncmp(line, "334", 3) != 0;
+	case NET_POP3:
+		/* RFC 5034 4: "+ " asks for more; +OK and -ERR end it. */
+		return strncmp(line, "+OK", 3) == 0 ||
+		    strncmp(line, "-ERR", 4) == 0;
+	case NET_IMAP:
+		/* RFC 3501 7.5, 6.2.2: "+" asks for more, a tagged OK, NO
+		 * or BAD ends it; untagged lines may come in between. */
+		if (line[0] == '*' || line[0] == '+' ||
+		    (p = strchr(line, ' ')) == NULL)
+			return 0;
+		return strncmp(p, " OK", 3) == 0 || strncmp(p, " NO", 3) == 0 ||
+		    strncmp(p, " BAD", 4) == 0;
+	}
+	return 0;
+}
+
 void
 net_sanitize(char *s)
 {
@@ -92,12 +188,15 @@ net_sanitize(char *s)
 	}
 }
 
-static void
-trace_line(char *dst, size_t dstlen, const char *data, size_t len)
+/*
+ * Copies the last complete line of data (without its line end) to dst,
+ * as a C string; 0 when there is none.
+ */
+static size_t
+last_line(char *dst, size_t dstlen, const char *data, size_t len)
 {
 	size_t n;
 
-	/* Keep the last complete line of what arrived. */
 	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 		len--;
 	n = len;
@@ -105,54 +204,270 @@ trace_line(char *dst, size_t dstlen, const char *data, size_t len)
 		n--;
 	data += n;
 	len -= n;
-	if (len == 0)
-		return;
 	if (len >= dstlen)
 		len = dstlen - 1;
 	memcpy(dst, data, len);
 	dst[len] = '\0';
-	net_sanitize(dst);
+	return len;
+}
+
+/* Whether s holds the password or one of its base64 forms. */
+static int
+has_secret(const struct net_trace *t, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < NET_SECRETS; i++)
+		if (t->secret[i][0] != '\0' && strstr(s, t->secret[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/*
+ * Keeps what the filter looks for: the password (from 6 bytes on) and,
+ * for each of the three positions it can take in a base64 stream (after
+ * "\0user\0" in PLAIN, alone in LOGIN, ...), the characters that encode
+ * only password bytes (from 8 on). Shorter ones would hide innocent
+ * lines; the SASL masking does not depend on them.
+ */
+static void
+set_secrets(struct net_trace *t, const char *password)
+{
+	unsigned char enc[NET_SECRET_MAX];
+	size_t len, skip, n;
+
+	memset(t->secret, 0, sizeof(t->secret));
+	if (password == NULL)
+		return;
+	len = strlen(password);
+	if (len >= 6)
+		snprintf(t->secret[0], NET_SECRET_MAX, "%s", password);
+	for (skip = 0; skip < 3 && skip < len; skip++) {
+		n = (len - skip) / 3 * 3;
+		if (n > (NET_SECRET_MAX - 1) / 4 * 3)
+			n = (NET_SECRET_MAX - 1) / 4 * 3;
+		if (n < 6)
+			continue;
+		EVP_EncodeBlock(enc, (const unsigned char *)password + skip,
+		    (int)n);
+		snprintf(t->secret[1 + skip], NET_SECRET_MAX, "%s", enc);
+	}
+	OPENSSL_cleanse(enc, sizeof(enc));
+}
+
+/*
+ * Copies src to dst with the user information of URLs
+ * ("scheme://user:pw@host") replaced by "***": libcurl's informational
+ * text names a proxy it takes from the environment (all_proxy,
+ * imap_proxy, ...) with its credentials.
+ */
+static void
+hide_userinfo(char *dst, size_t dstlen, const char *src)
+{
+	const char *p, *at;
+	size_t n, i, o = 0;
+
+	while (*src != '\0' && o + 1 < dstlen) {
+		if (strncmp(src, "://", 3) != 0) {
+			dst[o++] = *src++;
+			continue;
+		}
+		src += 3;
+		n = strcspn(src, "/?#'\" \t");
+		for (at = NULL, p = src; p < src + n; p++)
+			if (*p == '@')
+				at = p;
+		for (p = at != NULL ? "://***" : "://", i = 0; p[i] != '\0' &&
+		    o + 1 < dstlen; i++)
+			dst[o++] = p[i];
+		if (at != NULL)
+			src = at;
+	}
+	dst[o] = '\0';
+}
+
+/* Logs one line of the exchange; dir is '<', '>' or '*'. */
+static void
+trace_log(const struct net_trace *t, char dir, const char *line)
+{
+	char show[TRACE_SHOW + 1];
+
+	if (has_secret(t, line)) {
+		log_debug("%s %c (line hidden: it holds a credential)",
+		    t->host, dir);
+		return;
+	}
+	snprintf(show, sizeof(show), "%s", line);
+	net_sanitize(show);
+	log_debug("%s %c %s", t->host, dir, show);
+}
+
+static const struct verb_step *
+find_verb(enum net_proto proto, const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(verb_steps) / sizeof(verb_steps[0]); i++)
+		if (verb_steps[i].proto == proto &&
+		    strcmp(verb_steps[i].verb, verb) == 0)
+			return &verb_steps[i];
+	return NULL;
+}
+
+/* Length of an RFC 4422 3.1 mechanism name at p (then space or end). */
+static size_t
+sasl_mech_len(const char *p)
+{
+	size_t n;
+
+	for (n = 0; n <= 20 && (isupper((unsigned char)p[n]) ||
+	    isdigit((unsigned char)p[n]) || p[n] == '-' || p[n] == '_'); n++)
+		;
+	return n > 0 && n <= 20 && (p[n] == '\0' || p[n] == ' ') ? n : 0;
 }
 
 static void
 trace_command(struct net_trace *t, const char *data, size_t len)
 {
-	char word[32];
-	const char *p = data, *end = data + len;
-	size_t i, n;
+	char line[TRACE_LINE], verb[32];
+	const struct verb_step *v;
+	const char *p, *rest;
+	size_t n, m, mech;
+	int hidden;
 
-	/* IMAP commands start with a tag. */
-	if (t->proto == NET_IMAP) {
-		while (p < end && *p != ' ')
-			p++;
-		if (p < end)
+	/*
+	 * Between the command that starts authentication and the server's
+	 * final answer, every client line is a SASL response or a password.
+	 * None is shown, whatever the mechanism; none names a step.
+	 */
+	if (t->auth) {
+		log_debug("%s > [hidden]", t->host);
+		return;
+	}
+	last_line(line, sizeof(line), data, len);
+	p = line;
+	if (t->proto == NET_IMAP) {	/* commands start with a tag */
+		p += strcspn(p, " ");
+		if (*p == ' ')
 			p++;
 	}
-	for (n = 0; p + n < end && n < sizeof(word) - 1 &&
-	    isalpha((unsigned char)p[n]); n++)
-		word[n] = (char)toupper((unsigned char)p[n]);
-	word[n] = '\0';
-	for (i = 0; i < sizeof(verb_steps) / sizeof(verb_steps[0]); i++)
-		if (verb_steps[i].proto == t->proto &&
-		    strcmp(verb_steps[i].verb, word) == 0) {
-			t->step = verb_steps[i].step;
-			deadline_step(t->step);
-			break;
-		}
-	if (log_level() >= LOG_LEVEL_DEBUG) {
-		/* Credentials never reach the log. */
-		if (strcmp(word, "AUTH") == 0 || strcmp(word, "LOGIN") == 0 ||
-		    strcmp(word, "PASS") == 0 || strcmp(word,
-		    "AUTHENTICATE") == 0 || t->step == NULL)
-			log_debug("%s > %s ...", t->host, word);
-		else
-			log_debug("%s > %.*s", t->host, (int)(len > 200 ? 200 :
-			    len - (len && data[len - 1] == '\n') -
-			    (len > 1 && data[len - 2] == '\r')), data);
+	for (n = 0; n < sizeof(verb) - 1 && isalpha((unsigned char)p[n]);
+	    n++)
+		verb[n] = (char)toupper((unsigned char)p[n]);
+	verb[n] = '\0';
+	rest = p + n;
+	/* "UID FETCH" is another command than "UID STORE" (RFC 3501 6.4.8). */
+	if (t->proto == NET_IMAP && strcmp(verb, "UID") == 0 && *rest == ' ') {
+		verb[n++] = ' ';
+		for (m = 1; n < sizeof(verb) - 1 &&
+		    isalpha((unsigned char)rest[m]); m++)
+			verb[n++] = (char)toupper((unsigned char)rest[m]);
+		verb[n] = '\0';
+		rest += m;
+	}
+	v = find_verb(t->proto, verb);
+	if (v != NULL && v->kind == VERB_CLOSE) {
+		/*
+		 * libcurl logs out after a failure too: what the server says
+		 * to that must not stand for the command that failed. Only
+		 * the signal backstop learns that the session is ending.
+		 */
+		t->closing = 1;
+		deadline_step(v->step);
+		if (log_level() >= LOG_LEVEL_DEBUG)
+			trace_log(t, '>', line);
+		return;
+	}
+	if (v != NULL)
+		t->step = v->step;
+	else if (strncmp(verb, "UID ", 4) == 0)
+		t->step = "IMAP UID command";
+	else
+		t->step = other_step[t->proto];
+	deadline_step(t->step);
+	/* A refusal stands for the failure only if nothing was sent after. */
+	t->fail_step = NULL;
+	t->fail_reply[0] = '\0';
+	if (v != NULL && (v->kind == VERB_SASL || v->kind == VERB_CREDS)) {
+		t->auth = 1;
+		/* The tag, the verb and a SASL mechanism's name, no more. */
+		mech = v->kind == VERB_SASL && *rest == ' ' ?
+		    sasl_mech_len(rest + 1) : 0;
+		if (mech > 0)
+			rest += 1 + mech;
+		hidden = *rest != '\0';
+		line[rest - line] = '\0';
+		net_sanitize(line);
+		log_debug("%s > %s%s", t->host, line,
+		    hidden ? " [hidden]" : "");
+		return;
+	}
+	if (log_level() >= LOG_LEVEL_DEBUG)
+		trace_log(t, '>', line);
+}
+
+static void
+trace_reply(struct net_trace *t, const char *data, size_t len)
+{
+	char line[TRACE_LINE];
+	int refused;
+
+	if (last_line(line, sizeof(line), data, len) == 0)
+		return;
+	if (log_level() >= LOG_LEVEL_DEBUG)
+		trace_log(t, '<', line);
+	if (t->auth && is_auth_end(t->proto, line))
+		t->auth = 0;
+	if (t->closing)
+		return;
+	refused = is_refusal(t->proto, line);
+	/* The reply reaches the status line and the state file. */
+	if (has_secret(t, line))
+		snprintf(line, sizeof(line), "(reply hidden: it holds a "
+		    "credential)");
+	snprintf(t->reply, sizeof(t->reply), "%s", line);
+	net_sanitize(t->reply);
+	if (t->fail_step == NULL && refused) {
+		memcpy(t->fail_reply, t->reply, sizeof(t->fail_reply));
+		t->fail_step = t->step;
+	}
+	/* After 354 the server waits for the message itself. */
+	if (t->proto == NET_SMTP && strncmp(t->reply, "354", 3) == 0) {
+		t->step = "SMTP end of data";
+		deadline_step(t->step);
 	}
 }
 
-static int
+/* A new connection: no session state carries over. */
+static void
+trace_connect(struct net_trace *t)
+{
+	t->step = connect_step[t->proto];
+	deadline_step(t->step);
+	t->auth = 0;
+	t->closing = 0;
+}
+
+static void
+trace_text(struct net_trace *t, const char *data, size_t len)
+{
+	char line[TRACE_LINE], shown[TRACE_LINE];
+
+	last_line(line, sizeof(line), data, len);
+	if (strncmp(line + strspn(line, " "), "Trying ", 7) == 0)
+		trace_connect(t);
+	if (t->step == connect_step[t->proto] &&
+	    strncmp(line, "Connected to", 12) == 0) {
+		t->step = greeting_step[t->proto];
+		deadline_step(t->step);
+	}
+	if (log_level() >= LOG_LEVEL_DEBUG) {
+		hide_userinfo(shown, sizeof(shown), line);
+		trace_log(t, '*', shown);
+	}
+}
+
+int
 net_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 {
 	struct net_trace *t = arg;
@@ -160,32 +475,16 @@ net_debug(CURL *h, curl_infotype type, char *data, size_t len, void *arg)
 	(void)h;
 	switch (type) {
 	case CURLINFO_HEADER_IN:
-		trace_line(t->reply, sizeof(t->reply), data, len);
-		log_debug("%s < %s", t->host, t->reply);
-		if (t->fail_step == NULL && is_refusal(t->proto, t->reply)) {
-			memcpy(t->fail_reply, t->reply, sizeof(t->fail_reply));
-			t->fail_step = t->step;
-		}
-		/* After 354 the server waits for the message itself. */
-		if (t->proto == NET_SMTP && strncmp(t->reply, "354", 3) == 0) {
-			t->step = "SMTP end of data";
-			deadline_step(t->step);
-		}
+		trace_reply(t, data, len);
 		break;
 	case CURLINFO_HEADER_OUT:
 		trace_command(t, data, len);
 		break;
 	case CURLINFO_TEXT:
-		if (t->step == connect_step[t->proto] && len > 12 &&
-		    strncmp(data, "Connected to", 12) == 0) {
-			t->step = greeting_step[t->proto];
-			deadline_step(t->step);
-		}
-		if (log_level() >= LOG_LEVEL_DEBUG)
-			log_debug("%s * %.*s", t->host, (int)(len &&
-			    data[len - 1] == '\n' ? len - 1 : len), data);
+		trace_text(t, data, len);
 		break;
 	default:
+		/* Message data and TLS records are never logged. */
 		break;
 	}
 	return 0;
@@ -245,10 +544,23 @@ net_setup(CURL *h, const struct config *cfg, int tls, const char *user,
 		curl_easy_setopt(h, CURLOPT_USERNAME, user);
 	if (password != NULL)
 		curl_easy_setopt(h, CURLOPT_PASSWORD, password);
+	/*
+	 * SMTP: the initial response rides on the AUTH command. RFC 4954 4
+	 * (and RFC 2554 before it) make it part of the command, so every
+	 * server takes it, and it saves a round trip per login; libcurl
+	 * still waits for the challenge where the line would pass 512
+	 * bytes. Not for IMAP, where libcurl sends it whenever this is set
+	 * although RFC 4959 allows it only after SASL-IR is advertised (and
+	 * libcurl follows that capability by itself), nor for POP3, where
+	 * RFC 1734 servers predate the initial response of RFC 5034.
+	 */
+	if (t->proto == NET_SMTP)
+		curl_easy_setopt(h, CURLOPT_SASL_IR, 1L);
 	/* Bound what a hostile server can make us hold per response line. */
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)64 * 1024 * 1024);
-	t->step = connect_step[t->proto];
+	set_secrets(t, password);
+	trace_connect(t);
 	t->reply[0] = '\0';
 	t->fail_reply[0] = '\0';
 	t->fail_step = NULL;
@@ -270,6 +582,8 @@ net_limits(CURL *h, struct net_trace *t, struct mc_error *err)
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
 	t->fail_reply[0] = '\0';
 	t->fail_step = NULL;
+	t->auth = 0;
+	t->closing = 0;
 	deadline_step(t->step);
 	return 0;
 }

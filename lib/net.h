@@ -14,18 +14,34 @@
 
 enum net_proto { NET_SMTP, NET_IMAP, NET_POP3 };
 
+#define NET_SECRETS	4	/* the password and its three base64 cores */
+#define NET_SECRET_MAX	200
+
 struct net_trace {
 	enum net_proto	 proto;
 	const char	*step;		/* static, also given to deadline_step */
 	char		 reply[512];	/* last line the server sent */
-	/* The first refusal (4xx/5xx, NO/BAD, -ERR) and the step it answered:
-	 * libcurl says QUIT after a failure, and that must not hide it. */
+	/* A refusal (4xx/5xx, NO/BAD, -ERR) of the latest command and that
+	 * command's step: libcurl says QUIT after a failure, and that must
+	 * not hide it. */
 	char		 fail_reply[512];
 	const char	*fail_step;
 	char		 host[300];	/* host:port, for messages */
+	/* Between the command that starts authentication and the server's
+	 * final answer to it: no client line is shown. */
+	int		 auth;
+	/* LOGOUT or QUIT was sent: the replies no longer name the step. */
+	int		 closing;
+	/* Last resort: a line holding one of these is never shown. */
+	char		 secret[NET_SECRETS][NET_SECRET_MAX];
 };
 
-/* Sets the options every transfer needs; tls is a STARTTLS_* policy. */
+/*
+ * Sets the options every transfer needs; tls is a STARTTLS_* policy. The
+ * trace (borrowed by the handle for its life) logs the protocol at debug
+ * level without credentials: user and password are only passed to
+ * libcurl, and the trace keeps base64 forms of the password to filter on.
+ */
 int	net_setup(CURL *, const struct config *, int tls, const char *user,
 	    const char *password, struct net_trace *, char *errbuf);
 /* Sets the time limits from what is left of the deadline. */
@@ -35,6 +51,13 @@ int	net_error(struct mc_error *, const char *what, CURLcode,
 	    const struct net_trace *, const char *errbuf);
 /* host:port of a URL, with the scheme's default port. */
 void	net_hostport(const char *url, char *out, size_t outlen);
+/*
+ * The CURLOPT_DEBUGFUNCTION that net_setup installs (arg: the trace):
+ * tracks the step, the server's replies and refusals, and logs the
+ * exchange with every authentication command and response hidden.
+ * Public so that tests can play an exchange through it; returns 0.
+ */
+int	net_debug(CURL *, curl_infotype, char *data, size_t len, void *arg);
 /* Replaces control characters and '|' so text is safe to print. */
 void	net_sanitize(char *);
 
