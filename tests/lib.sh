@@ -126,7 +126,7 @@ start_scripted() {
 # start_mailpath PORTBASE: the real mail path in a private directory.
 start_mailpath() {
 	MP_ROOT=$(mktemp -d /tmp/mailcanary-mp.XXXXXX)
-	CLEANUP+=("$MAILPATH stop $MP_ROOT; rm -rf $MP_ROOT")
+	CLEANUP+=("$MAILPATH stop $MP_ROOT; rm -rf $MP_ROOT $MP_ROOT.log")
 	MAILPATH_PORT=$1 "$MAILPATH" start "$MP_ROOT" healthy >"$MP_ROOT.log" 2>&1 ||
 	    { echo "Bail out! mail path did not start: $(cat "$MP_ROOT.log")"; exit 1; }
 	# shellcheck disable=SC1090,SC1091
