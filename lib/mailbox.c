@@ -215,17 +215,75 @@ parse_ulong_after(const char *s, const char *key, unsigned long *out)
 	return 0;
 }
 
+/* Digits only, 1 to 10 of them, a non-zero value of 32 bits. */
+static int
+parse_nz32(const char *p, const char **end, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t n;
+
+	for (n = 0; isdigit((unsigned char)p[n]); n++) {
+		if (n == 10)
+			return -1;
+		v = v * 10 + (unsigned long)(p[n] - '0');
+	}
+	if (n == 0 || v == 0 || v > MAILBOX_UID_MAX)
+		return -1;
+	*end = p + n;
+	*out = v;
+	return 0;
+}
+
+/* A 32-bit number, zero allowed (RFC 3501 "number"). */
+static int
+parse_num32(const char *p, const char **end, unsigned long *out)
+{
+	if (p[0] == '0' && !isdigit((unsigned char)p[1])) {
+		*end = p + 1;
+		*out = 0;
+		return 0;
+	}
+	return parse_nz32(p, end, out);
+}
+
+/* "KEY n" in one parenthesised STATUS list; KEY preceded by ( or space. */
+static int
+status_item(const char *list, size_t len, const char *key,
+    unsigned long *out)
+{
+	size_t klen = strlen(key), i;
+	const char *end;
+
+	for (i = 1; i + klen < len; i++)
+		if ((list[i - 1] == '(' || list[i - 1] == ' ') &&
+		    strncasecmp(list + i, key, klen) == 0 &&
+		    list[i + klen] == ' ') {
+			if (parse_nz32(list + i + klen + 1, &end, out) == -1 ||
+			    (*end != ' ' && *end != ')'))
+				return -1;
+			return 0;
+		}
+	return -1;
+}
+
 int
 mailbox_parse_status(const char *s, unsigned long *uidvalidity,
     unsigned long *uidnext)
 {
-	const char *p = strstr(s, "* STATUS ");
+	const char *p = strstr(s, "* STATUS "), *open, *close;
+	size_t eol;
 
 	if (p == NULL)
 		return -1;
-	if (parse_ulong_after(p, "UIDVALIDITY ", uidvalidity) == -1 ||
-	    parse_ulong_after(p, "UIDNEXT ", uidnext) == -1 ||
-	    *uidvalidity == 0 || *uidnext == 0)
+	/* The attribute list is last: the folder name may hold parens. */
+	eol = strcspn(p, "\r\n");
+	if ((open = memrchr(p, '(', eol)) == NULL ||
+	    (close = memchr(open, ')', eol - (size_t)(open - p))) == NULL)
+		return -1;
+	if (status_item(open, (size_t)(close - open + 1), "UIDVALIDITY",
+	    uidvalidity) == -1 ||
+	    status_item(open, (size_t)(close - open + 1), "UIDNEXT",
+	    uidnext) == -1)
 		return -1;
 	return 0;
 }
@@ -233,31 +291,151 @@ mailbox_parse_status(const char *s, unsigned long *uidvalidity,
 long
 mailbox_parse_search(const char *s, unsigned long *out, size_t max)
 {
-	const char *p = strstr(s, "* SEARCH");
+	const char *p = strstr(s, "* SEARCH"), *end;
 	unsigned long v;
 	size_t n = 0;
-	char *end;
 
 	if (p == NULL)
 		return -1;
 	p += 8;
+	if (*p != ' ' && *p != '\r' && *p != '\n' && *p != '\0')
+		return -1;
 	for (;;) {
 		while (*p == ' ')
 			p++;
 		if (*p == '\r' || *p == '\n' || *p == '\0')
 			break;
-		if (!isdigit((unsigned char)*p))
+		if (parse_nz32(p, &end, &v) == -1 ||
+		    (*end != ' ' && *end != '\r' && *end != '\n' &&
+		    *end != '\0'))
 			return -1;
-		errno = 0;
-		v = strtoul(p, &end, 10);
-		if (errno || v == 0)
-			return -1;
-		if (n < max)
-			out[n] = v;
-		n++;
+		if (n == max)
+			return -1;	/* more than a range can hold */
+		out[n++] = v;
 		p = end;
 	}
-	return (long)(n > max ? max : n);
+	return (long)n;
+}
+
+/* Skips one fetch value: atom, number, quoted string or list; NULL if bad. */
+static const char *
+fetch_value(const char *p)
+{
+	int depth = 0;
+
+	do {
+		if (*p == '"') {
+			for (p++; *p != '"'; p++) {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				if (*p == '\0' || *p == '\r' || *p == '\n')
+					return NULL;
+			}
+			p++;
+		} else if (*p == '(') {
+			depth++;
+			p++;
+		} else if (*p == ')' && depth > 0) {
+			depth--;
+			p++;
+		} else if (*p == '{' || *p == '\0' || *p == '\r' ||
+		    *p == '\n') {
+			return NULL;	/* literals are not asked for */
+		} else {
+			while (*p != ' ' && *p != '(' && *p != ')' &&
+			    *p != '"' && *p != '\0' && *p != '\r' &&
+			    *p != '\n')
+				p++;
+		}
+		while (depth > 0 && *p == ' ')
+			p++;
+	} while (depth > 0);
+	return p;
+}
+
+int
+mailbox_parse_fetch(const char *s, unsigned long uid, unsigned long *size,
+    time_t *arrived)
+{
+	const char *p = s, *q, *end, *name;
+	unsigned long v, luid, lsize;
+	size_t nlen;
+	int found = 0, hassize;
+	time_t at;
+	char date[64];
+
+	/* Lines "* n FETCH (NAME value ...)"; other lines are skipped. */
+	for (; *p != '\0'; p += strcspn(p, "\n"), p += *p == '\n') {
+		if (strncmp(p, "* ", 2) != 0 ||
+		    parse_nz32(p + 2, &q, &v) == -1 ||
+		    strncasecmp(q, " FETCH (", 8) != 0)
+			continue;
+		q += 8;
+		luid = lsize = 0;
+		hassize = 0;
+		at = 0;
+		while (*q != ')') {
+			name = q;
+			while (isalnum((unsigned char)*q) || *q == '.' ||
+			    *q == '-' || *q == '[' || *q == ']')
+				q++;
+			nlen = (size_t)(q - name);
+			if (nlen == 0 || *q != ' ')
+				return -1;
+			q++;
+			if (nlen == 3 && strncasecmp(name, "UID", 3) == 0) {
+				if (parse_nz32(q, &end, &luid) == -1)
+					return -1;
+			} else if (nlen == 11 &&
+			    strncasecmp(name, "RFC822.SIZE", 11) == 0) {
+				if (parse_num32(q, &end, &lsize) == -1)
+					return -1;
+				hassize = 1;
+			} else if (nlen == 12 &&
+			    strncasecmp(name, "INTERNALDATE", 12) == 0 &&
+			    *q == '"') {
+				if ((end = fetch_value(q)) == NULL ||
+				    (size_t)(end - q) - 2 >= sizeof(date))
+					return -1;
+				memcpy(date, q + 1, (size_t)(end - q) - 2);
+				date[end - q - 2] = '\0';
+				if (date_parse_imap(date, &at) == -1)
+					at = 0;
+			} else if ((end = fetch_value(q)) == NULL) {
+				return -1;
+			}
+			q = end;
+			if (*q == ' ')
+				q++;
+			else if (*q != ')')
+				return -1;
+		}
+		if (luid != uid)
+			continue;	/* another message's news */
+		found = 1;
+		if (hassize) {
+			*size = lsize;
+			*arrived = at;
+			return 0;
+		}
+	}
+	/* UID n said, but not its size: that is no answer. */
+	return found ? -1 : 1;
+}
+
+int
+mailbox_parse_list(const char *s, unsigned long n, unsigned long *size)
+{
+	const char *p, *end;
+	unsigned long v;
+
+	if (strncmp(s, "+OK ", 4) != 0 || parse_nz32(s + 4, &p, &v) == -1 ||
+	    v != n || *p != ' ')
+		return -1;
+	if (parse_num32(p + 1, &end, size) == -1 ||
+	    (*end != '\0' && *end != ' ' && *end != '\r' && *end != '\n'))
+		return -1;
+	return 0;
 }
 
 /* Searches UIDs lo..top for this probe's canaries; moves the cursor. */
@@ -279,12 +457,12 @@ imap_scan_range(struct mailbox *mb, struct cursor *cur, const char *probe,
 	if (mailbox_request(mb, mb->folder_url, cmd, 0, err) == -1)
 		return -1;
 	n = mailbox_parse_search(mb->out.data ? mb->out.data : "", uids,
-	    MAILBOX_FETCH_MAX);
+	    MAILBOX_SEARCH_CHUNK + 1);
 	if (n < 0)
 		return error_set(err, "IMAP %s: unreadable SEARCH reply",
 		    mb->t.host);
 	qsort(uids, (size_t)n, sizeof(*uids), sort_ulong_cmp);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && i < MAILBOX_FETCH_MAX; i++) {
 		/* "n:m" also matches the highest UID below n (RFC 3501). */
 		if (uids[i] < lo || uids[i] > top)
 			continue;
@@ -368,7 +546,7 @@ imap_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 			free(cur->pending[--cur->npending]);
 	}
 	hi = uidnext - 1;
-	if ((uids = calloc(MAILBOX_FETCH_MAX, sizeof(*uids))) == NULL)
+	if ((uids = calloc(MAILBOX_SEARCH_CHUNK + 1, sizeof(*uids))) == NULL)
 		return error_set(err, "out of memory");
 	/*
 	 * New UIDs are searched in chunks, and the cursor moves after each:
@@ -407,6 +585,18 @@ struct uidl {
 	char		*uidl;
 };
 
+/* A uidl is 1 to 70 characters 0x21-0x7E (RFC 1939 7). */
+static int
+uidl_valid(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if ((unsigned char)s[n] < 0x21 || (unsigned char)s[n] > 0x7e)
+			return 0;
+	return n >= 1 && n <= 70;
+}
+
 /*
  * Parses "n uidl" lines (RFC 1939 7) in place; returns the count or -1.
  * Each line is validated before anything of it is kept.
@@ -416,7 +606,8 @@ pop3_parse_uidl(char *s, struct uidl **out)
 {
 	struct uidl *v = NULL, *nv;
 	size_t n = 0, cap = 0, len;
-	char *line = s, *next, *sp, *end;
+	char *line = s, *next, *sp;
+	const char *end;
 
 	for (; *line != '\0'; line = next) {
 		len = strcspn(line, "\r\n");
@@ -434,11 +625,8 @@ pop3_parse_uidl(char *s, struct uidl **out)
 				goto bad;
 			v = nv;
 		}
-		v[n].num = strtoul(line, &end, 10);
-		/* A uidl is 1 to 70 characters 0x21-0x7E. */
-		if (end == line || *end != '\0' || v[n].num == 0 ||
-		    strlen(sp + 1) < 1 || strlen(sp + 1) > 70 ||
-		    strpbrk(sp + 1, " \t") != NULL)
+		if (parse_nz32(line, &end, &v[n].num) == -1 || *end != '\0' ||
+		    !uidl_valid(sp + 1))
 			goto bad;
 		v[n].uidl = sp + 1;
 		n++;

@@ -16,6 +16,7 @@
 
 #define MAILBOX_FETCH_MAX	2000	/* message fetches in one run */
 #define MAILBOX_WHOLE_MAX	(10 * 1024 * 1024)	/* larger: skipped */
+#define MAILBOX_UID_MAX		4294967295UL	/* RFC 3501 2.3.1.1 */
 
 struct mailbox;
 
@@ -44,10 +45,22 @@ int	mailbox_scan(struct mailbox *, struct cursor *, const char *probe,
 int	mailbox_delete(struct mailbox *, struct cursor *, struct mc_error *);
 struct mailbox *mailbox_close(struct mailbox *);
 
-/* Parsers of server replies, exposed for unit tests. */
+/*
+ * Parsers of server replies, exposed for unit tests. UIDs, UIDVALIDITY
+ * and UIDNEXT are non-zero 32-bit numbers; anything else is unreadable.
+ */
 int	mailbox_parse_status(const char *, unsigned long *uidvalidity,
 	    unsigned long *uidnext);
-/* Parses "* SEARCH n n n"; returns the count, or -1 on bad input. */
+/* Parses "* SEARCH n n n": the count, or -1 on bad input or more than max. */
 long	mailbox_parse_search(const char *, unsigned long *out, size_t max);
+/*
+ * Parses the reply to "UID FETCH uid (UID INTERNALDATE RFC822.SIZE)":
+ * 0 with size and arrived (0 when its date is unreadable), 1 when no
+ * FETCH line is for uid (the message is gone), -1 when unreadable.
+ */
+int	mailbox_parse_fetch(const char *, unsigned long uid,
+	    unsigned long *size, time_t *arrived);
+/* Parses "+OK n size" (RFC 1939 5, LIST n): 0, or -1 on bad input. */
+int	mailbox_parse_list(const char *, unsigned long n, unsigned long *size);
 
 #endif
