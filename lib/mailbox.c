@@ -45,6 +45,15 @@
 
 #define MAILBOX_REPLY_MAX	(8 * 1024 * 1024)	/* listings */
 #define MAILBOX_SEARCH_CHUNK	20000	/* UIDs one SEARCH covers */
+/*
+ * libcurl keeps only the first 40 bytes of a reply line longer than half
+ * its receive buffer. The untagged SEARCH reply is one line: with the
+ * default 16 KiB buffer, a search that matched more than some 700 UIDs
+ * came back as a dozen of them, and the cursor passed the rest unread.
+ * The buffer is made large enough for the longest reply a chunk can give
+ * ("* SEARCH" and up to MAILBOX_SEARCH_CHUNK UIDs of 10 digits).
+ */
+#define MAILBOX_CURL_BUFFER	(512 * 1024)
 #define MAILBOX_HEADER_FETCH	(MESSAGE_HEADER_MAX + 1)
 
 /* How a failed request bears on the scan. */
@@ -269,6 +278,7 @@ mailbox_open(const struct config *cfg, const char *url, const char *user,
 	mb->connect_step = mb->t.step;
 	curl_easy_setopt(mb->h, CURLOPT_PROTOCOLS_STR,
 	    mb->pop3 ? "pop3,pop3s" : "imap,imaps");
+	curl_easy_setopt(mb->h, CURLOPT_BUFFERSIZE, (long)MAILBOX_CURL_BUFFER);
 	curl_easy_setopt(mb->h, CURLOPT_WRITEFUNCTION, mailbox_write);
 	curl_easy_setopt(mb->h, CURLOPT_WRITEDATA, mb);
 	curl_easy_setopt(mb->h, CURLOPT_HEADERFUNCTION, mailbox_header);
