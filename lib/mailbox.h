@@ -14,29 +14,62 @@
 #include "error.h"
 #include "state.h"
 
-#define MAILBOX_FETCH_MAX	2000	/* message fetches in one run */
-#define MAILBOX_WHOLE_MAX	(10 * 1024 * 1024)	/* larger: skipped */
+#define MAILBOX_FETCH_MAX	2000	/* messages examined in one run */
+#define MAILBOX_PEEK_MAX	(64 * 1024)	/* header of a skipped one */
+#define MAILBOX_UID_MAX		4294967295UL	/* RFC 3501 2.3.1.1 */
 
 struct mailbox;
 
+enum mailbox_kind {
+	MAILBOX_HEADERS,	/* hdr/len: its header block (test mailbox) */
+	MAILBOX_WHOLE,		/* fd: the whole message (bounce mailbox) */
+	/*
+	 * Over max_message_size, not downloaded. hdr/len: the start of
+	 * its header block (MAILBOX_PEEK_MAX at most), perhaps empty.
+	 */
+	MAILBOX_OVERSIZE,
+	MAILBOX_FAILED		/* not downloaded; error says why */
+};
+
+/* One new message, as the scan hands it to the caller. */
+struct mailbox_msg {
+	enum mailbox_kind	 kind;
+	const char		*ref;		/* UID or UIDL */
+	const char		*refname;	/* "UID" or "UIDL" */
+	time_t			 arrived;	/* at the server, or 0 */
+	unsigned long		 size;		/* as announced */
+	const char		*hdr;		/* NUL-terminated */
+	size_t			 len;
+	int			 fd;		/* at offset 0, or -1 */
+	const char		*error;		/* MAILBOX_FAILED */
+};
+
 /*
- * Called for each new candidate: ref names it for deletion, arrived is
- * the server's receive time (0 unknown), hdr its header block.
+ * Called for each new candidate, in order. Returns 0 when the message was
+ * handled (the cursor may pass it), or -1 when the scan must stop before
+ * it (the run's deadline passed or a signal arrived): the message is read
+ * again by the next run. The fd belongs to the scan: read it, never
+ * close it.
  */
-typedef void (*mailbox_cb)(void *arg, const char *ref, time_t arrived,
-    const char *hdr, size_t len);
+typedef int (*mailbox_cb)(void *arg, const struct mailbox_msg *);
 
 /*
  * Prepares a scan of url (no I/O yet). whole: hand every new message to
- * the callback in full (bounces); otherwise only messages carrying
- * X-Mailcanary-Probe, headers only (canaries).
+ * the callback in full, in an unlinked file in cfg->state_dir (bounces);
+ * otherwise only messages carrying X-Mailcanary-Probe, headers only
+ * (canaries). Messages larger than cfg->max_message_size are never
+ * downloaded either way: the callback gets them as MAILBOX_OVERSIZE.
  */
 struct mailbox *mailbox_open(const struct config *, const char *url,
 	    const char *user, const char *password, int whole,
 	    struct mc_error *);
 /*
  * Reads what is new since the cursor, calls cb for candidates, and
- * advances the cursor only past what was fully handled.
+ * advances the cursor only past what was handled and only onto UIDs the
+ * server listed. A message that cannot be downloaded is handed over as
+ * MAILBOX_FAILED and passed; a broken connection, an unreadable listing,
+ * the deadline or a signal ends the scan with -1 and err set, the cursor
+ * kept at the last message handled.
  */
 int	mailbox_scan(struct mailbox *, struct cursor *, const char *probe,
 	    mailbox_cb, void *, struct mc_error *);
@@ -44,10 +77,22 @@ int	mailbox_scan(struct mailbox *, struct cursor *, const char *probe,
 int	mailbox_delete(struct mailbox *, struct cursor *, struct mc_error *);
 struct mailbox *mailbox_close(struct mailbox *);
 
-/* Parsers of server replies, exposed for unit tests. */
+/*
+ * Parsers of server replies, exposed for unit tests. UIDs, UIDVALIDITY
+ * and UIDNEXT are non-zero 32-bit numbers; anything else is unreadable.
+ */
 int	mailbox_parse_status(const char *, unsigned long *uidvalidity,
 	    unsigned long *uidnext);
-/* Parses "* SEARCH n n n"; returns the count, or -1 on bad input. */
+/* Parses "* SEARCH n n n": the count, or -1 on bad input or more than max. */
 long	mailbox_parse_search(const char *, unsigned long *out, size_t max);
+/*
+ * Parses the reply to "UID FETCH uid (UID INTERNALDATE RFC822.SIZE)":
+ * 0 with size and arrived (0 when its date is unreadable), 1 when no
+ * FETCH line is for uid (the message is gone), -1 when unreadable.
+ */
+int	mailbox_parse_fetch(const char *, unsigned long uid,
+	    unsigned long *size, time_t *arrived);
+/* Parses "+OK n size" (RFC 1939 5, LIST n): 0, or -1 on bad input. */
+int	mailbox_parse_list(const char *, unsigned long n, unsigned long *size);
 
 #endif

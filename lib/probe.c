@@ -24,6 +24,8 @@
 
 #define STR_(x)	#x
 #define STR(x)	STR_(x)
+/* Oversize or unreadable messages reported one by one in a run. */
+#define SCAN_SKIPPED_NOTES	4
 
 struct scan_ctx {
 	const struct config	*cfg;
@@ -32,6 +34,9 @@ struct scan_ctx {
 	double			 now;
 	size_t			 found;
 	struct verdict		*runerr;	/* news of this run */
+	const char		*where;		/* "test mailbox", ... */
+	size_t			 skipped;	/* not read, this run */
+	size_t			 oversize_more;	/* oversize, not noted */
 };
 
 static void
@@ -67,9 +72,68 @@ record_arrival(struct canary *c, time_t arrived, const struct headers *hs,
 	    rc.greylist_source : NULL);
 }
 
+/* A header field of a skipped message, short and safe to print. */
 static void
-scan_found(void *arg, const char *ref, time_t arrived, const char *hdr,
-    size_t len)
+skipped_field(const struct headers *hs, const char *name, char *out,
+    size_t outlen)
+{
+	const char *v = hs != NULL ? headers_get(hs, name) : NULL;
+
+	snprintf(out, outlen, "%s", v != NULL ? v : "?");
+	net_sanitize(out);
+}
+
+/*
+ * A message the scan did not download: over max_message_size, or its
+ * download failed. Counted and reported once, with what little is known
+ * of it; the scan passes it, so it never blocks the messages after it.
+ */
+static void
+scan_skipped(struct scan_ctx *ctx, const struct mailbox_msg *m)
+{
+	struct headers *hs = NULL;
+	char note[400], subj[100], from[100], why[300];
+
+	ctx->skipped++;
+	if (m->kind == MAILBOX_OVERSIZE)
+		ctx->st->count.oversize++;
+	if (ctx->skipped > SCAN_SKIPPED_NOTES) {
+		/* Summed up after the scan. */
+		if (m->kind == MAILBOX_OVERSIZE)
+			ctx->oversize_more++;
+		return;
+	}
+	if (m->kind == MAILBOX_FAILED) {
+		snprintf(why, sizeof(why), "%s", m->error ? m->error : "?");
+		net_sanitize(why);
+		snprintf(note, sizeof(note), "message %s %s in the %s could "
+		    "not be read and was skipped: %s", m->refname, m->ref,
+		    ctx->where, why);
+		verdict_add(ctx->runerr, MC_WARNING, REASON_MAILBOX_FAILED, -1,
+		    note);
+		return;
+	}
+	if (m->hdr != NULL && m->len > 0 &&
+	    (hs = malloc(sizeof(*hs))) != NULL &&
+	    headers_parse(m->hdr, m->len, hs, NULL) == -1) {
+		free(hs);
+		hs = NULL;
+	}
+	skipped_field(hs, "Subject", subj, sizeof(subj));
+	skipped_field(hs, "From", from, sizeof(from));
+	if (hs != NULL) {
+		headers_free(hs);
+		free(hs);
+	}
+	snprintf(note, sizeof(note), "message %s %s in the %s is %lu bytes, "
+	    "over max_message_size (%ld): skipped unread and kept (Subject: "
+	    "%s; From: %s)", m->refname, m->ref, ctx->where, m->size,
+	    ctx->cfg->max_message_size, subj, from);
+	verdict_add(ctx->runerr, MC_WARNING, REASON_OVERSIZE, -1, note);
+}
+
+static int
+scan_found(void *arg, const struct mailbox_msg *m)
 {
 	struct scan_ctx *ctx = arg;
 	struct headers *hs;
@@ -77,9 +141,13 @@ scan_found(void *arg, const char *ref, time_t arrived, const char *hdr,
 	const char *v;
 	char token[TOKEN_MAX];
 
+	if (m->kind != MAILBOX_HEADERS) {
+		scan_skipped(ctx, m);
+		return 0;
+	}
 	if ((hs = malloc(sizeof(*hs))) == NULL)
-		return;
-	if (headers_parse(hdr, len, hs, NULL) == -1)
+		return 0;
+	if (headers_parse(m->hdr, m->len, hs, NULL) == -1)
 		goto out;		/* not a message of ours */
 	token[0] = '\0';
 	if ((v = headers_get(hs, "X-Mailcanary-Token")) != NULL &&
@@ -91,28 +159,29 @@ scan_found(void *arg, const char *ref, time_t arrived, const char *hdr,
 	/* A bad or foreign token is neither counted nor deleted. */
 	if (token[0] == '\0' ||
 	    token_verify(ctx->key, ctx->cfg->name, token, NULL, NULL) == -1) {
-		log_debug("message %s: no token of probe %s", ref,
+		log_debug("message %s: no token of probe %s", m->ref,
 		    ctx->cfg->name);
 		goto out;
 	}
 	c = state_find_token(ctx->st, token);
 	if (c != NULL && c->status == CANARY_IN_FLIGHT) {
 		c->status = CANARY_DELIVERED;
-		record_arrival(c, arrived, hs, ctx->now);
+		record_arrival(c, m->arrived, hs, ctx->now);
 		ctx->st->count.delivered++;
 		ctx->found++;
 	} else if (c != NULL && c->status == CANARY_HIDDEN) {
 		c->status = CANARY_LATE;
-		record_arrival(c, arrived, hs, ctx->now);
+		record_arrival(c, m->arrived, hs, ctx->now);
 		ctx->st->count.late++;
 		ctx->found++;
 	}
 	/* Ours (verified), so it may go, even if its record is gone. */
 	if (!ctx->cfg->keep)
-		cursor_add_pending(&ctx->st->mbox, ref);
+		cursor_add_pending(&ctx->st->mbox, m->ref);
 out:
 	headers_free(hs);
 	free(hs);
+	return 0;
 }
 
 static void
@@ -146,26 +215,35 @@ report_rcpt(const struct ndr_report *rep, const char *token)
  * A new message in the bounce mailbox. Only a report that carries one of
  * this probe's verified tokens changes a canary or is deleted; mail that
  * is not a bounce is left alone; an unreadable bounce is counted,
- * reported and kept for a person to read.
+ * reported and kept for a person to read. Returns -1, the message not
+ * handled, only when the parse was cut short by the deadline or a signal.
  */
-static void
-bounce_found(void *arg, const char *ref, time_t arrived, const char *msg,
-    size_t len)
+static int
+bounce_found(void *arg, const struct mailbox_msg *m)
 {
 	struct scan_ctx *ctx = arg;
 	struct ndr_report rep;
 	struct mc_error err;
 	const struct ndr_rcpt *rc;
 	struct canary *c = NULL;
+	const char *ref = m->ref;
+	time_t arrived = m->arrived;
 	char note[400], subj[120], from[120];
 
-	if (ndr_parse(msg, len, &rep, &err) == -1) {
+	if (m->kind != MAILBOX_WHOLE) {
+		scan_skipped(ctx, m);
+		return 0;
+	}
+	deadline_step("parsing a bounce");
+	if (ndr_parse_fd(m->fd, &rep, &err) == -1) {
+		if (deadline_expired())
+			return -1;	/* read again by the next run */
 		ctx->st->count.unparseable++;
-		snprintf(note, sizeof(note), "unreadable message %s in the "
-		    "bounce mailbox: %s", ref, err.msg);
+		snprintf(note, sizeof(note), "unreadable message %s %s in the "
+		    "bounce mailbox: %s", m->refname, ref, err.msg);
 		verdict_add(ctx->runerr, MC_WARNING, REASON_UNPARSEABLE, -1,
 		    note);
-		return;
+		return 0;
 	}
 	if (rep.class == NDR_NOT_BOUNCE)
 		goto out;
@@ -221,6 +299,7 @@ bounce_found(void *arg, const char *ref, time_t arrived, const char *msg,
 		cursor_add_pending(&ctx->st->bounce, ref);
 out:
 	ndr_report_clear(&rep);
+	return 0;
 }
 
 /*
@@ -389,6 +468,7 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	ctx.key = &key;
 	ctx.now = clock_wall();
 	ctx.runerr = &runerr;
+	ctx.where = "test mailbox";
 	if ((mb = mailbox_open(cfg, cfg->mailbox, cfg->mailbox_user,
 	    cfg->mailbox_password, 0, &e)) == NULL ||
 	    mailbox_scan(mb, &rep->st.mbox, cfg->name, scan_found, &ctx,
@@ -400,6 +480,7 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 		mailbox_ok = 1;
 	}
 	if (cfg->bounce_mailbox != NULL) {
+		ctx.where = "bounce mailbox";
 		if ((bmb = mailbox_open(cfg, cfg->bounce_mailbox,
 		    cfg->bounce_user, cfg->bounce_password, 1, &e)) == NULL ||
 		    mailbox_scan(bmb, &rep->st.bounce, cfg->name, bounce_found,
@@ -410,6 +491,14 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 		} else {
 			bounce_ok = 1;
 		}
+	}
+	if (ctx.skipped > SCAN_SKIPPED_NOTES) {
+		char note[200];
+
+		snprintf(note, sizeof(note), "%zu more messages skipped unread "
+		    "(%zu of them over max_message_size); see the mailboxes",
+		    ctx.skipped - SCAN_SKIPPED_NOTES, ctx.oversize_more);
+		verdict_add(&runerr, MC_WARNING, REASON_OVERSIZE, -1, note);
 	}
 	rep->found = ctx.found;
 

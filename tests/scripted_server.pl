@@ -11,6 +11,7 @@
 #   imap-garbage  a valid greeting, then junk for every command
 #   imap-bye      greeting, then BYE and close on the first command
 #   imap-status   logs in, then a STATUS reply with no UIDVALIDITY
+#   imap-script, pop3-script  scripted mailboxes: see the end of the file
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -37,6 +38,7 @@ sub line { my $c = shift; my $l = <$c>; return defined $l ? $l : ''; }
 
 sub play {
 	my $c = shift;
+	return play_script($c) if $mode =~ /-script$/;
 	if ($mode eq 'smtp-garbage') {
 		print $c "\x00\xff\x1b[31m garbage |\r\n";
 		while (line($c) ne '') { print $c "\x01\x02 what?\r\n"; }
@@ -158,6 +160,123 @@ sub play {
 				} elsif ($l =~ /^QUIT/i) { print $c "421 4.3.2 odd goodbye\r\n"; return; }
 				else { print $c "250 Ok\r\n"; }
 			}
+		}
+	}
+}
+
+# ---- scripted mailboxes: imap-script and pop3-script ----
+# A small mailbox read from the file $SCRIPTED_CTL at every command, so a
+# test can change it between runs: "uidnext N" (STATUS), "uids 1 2 3"
+# (imap) or "msgs 3" (pop3), "fail 2" (UID FETCH 2 BODY[] answered NO,
+# RETR of it -ERR), "gone 3" (UID FETCH 3 BODY[] answered OK with no
+# data). Every command it gets is appended to $SCRIPTED_CTL.log.
+sub play_script {
+	my $c = shift;
+	return $mode eq 'imap-script' ? play_imap_script($c) : play_pop3_script($c);
+}
+
+sub ctl {
+	my %c = (uidnext => 1, uids => [], fail => {}, gone => {});
+	my $f = $ENV{SCRIPTED_CTL};
+	open(my $fh, '<', $f) or return %c;
+	while (<$fh>) {
+		my ($k, @v) = split;
+		next unless defined $k;
+		if ($k eq 'uidnext') { $c{uidnext} = $v[0]; }
+		elsif ($k eq 'uids') { $c{uids} = [@v]; }
+		elsif ($k eq 'msgs') { $c{uids} = [1 .. $v[0]]; }
+		elsif ($k eq 'fail' || $k eq 'gone') { $c{$k}{$_} = 1 for @v; }
+	}
+	close $fh;
+	return %c;
+}
+
+sub logcmd {
+	my $l = shift;
+	open(my $fh, '>>', "$ENV{SCRIPTED_CTL}.log") or return;
+	$l =~ s/\r?\n$//;
+	print $fh "$l\n";
+	close $fh;
+}
+
+sub message {
+	my ($u, $hdr) = @_;
+	my $h = "From: Sender $u <s$u\@example.org>\r\nTo: probe\@corp.test\r\n" .
+	    "Subject: message $u\r\n\r\n";
+	return $hdr ? $h : $h . "body of message $u\r\n";
+}
+
+sub play_imap_script {
+	my $c = shift;
+	print $c "* OK [CAPABILITY IMAP4rev1] scripted\r\n";
+	while ((my $l = line($c)) ne '') {
+		logcmd($l);
+		my %m = ctl();
+		my @uids = @{$m{uids}};
+		my ($tag, $cmd) = $l =~ /^(\S+) (.*?)\r?\n?$/ or next;
+		my %seq = map { $uids[$_] => $_ + 1 } 0 .. $#uids;
+		if ($cmd =~ /^CAPABILITY/i) {
+			print $c "* CAPABILITY IMAP4rev1\r\n$tag OK done\r\n";
+		} elsif ($cmd =~ /^STATUS/i) {
+			print $c "* STATUS INBOX (UIDVALIDITY 7 UIDNEXT $m{uidnext})\r\n$tag OK done\r\n";
+		} elsif ($cmd =~ /^(SELECT|EXAMINE)/i) {
+			print $c "* " . scalar(@uids) . " EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n$tag OK [READ-WRITE] done\r\n";
+		} elsif ($cmd =~ /^UID SEARCH UID \*$/i) {
+			print $c "* SEARCH" . (@uids ? " $uids[-1]" : "") . "\r\n$tag OK done\r\n";
+		} elsif ($cmd =~ /^UID SEARCH UID (\d+):(\d+)/i) {
+			my @r = grep { $_ >= $1 && $_ <= $2 } @uids;
+			print $c "* SEARCH" . join('', map { " $_" } @r) . "\r\n$tag OK done\r\n";
+		} elsif ($cmd =~ /^UID FETCH (\d+) \(UID INTERNALDATE RFC822.SIZE\)/i) {
+			my $u = $1;
+			print $c "* $seq{$u} FETCH (UID $u INTERNALDATE \"30-Nov-2026 10:00:00 +0000\" RFC822.SIZE " .
+			    length(message($u)) . ")\r\n" if $seq{$u};
+			print $c "$tag OK done\r\n";
+		} elsif ($cmd =~ /^UID FETCH (\d+) BODY\[(HEADER)?\]/i) {
+			my ($u, $hdr) = ($1, $2);
+			if (!$hdr && $m{fail}{$u}) {
+				print $c "$tag NO [UNAVAILABLE] cannot read message $u\r\n";
+			} elsif (!$seq{$u} || (!$hdr && $m{gone}{$u})) {
+				print $c "$tag OK done\r\n";
+			} else {
+				my $d = message($u, $hdr);
+				print $c "* $seq{$u} FETCH (UID $u BODY[" . ($hdr ? 'HEADER' : '') .
+				    "] {" . length($d) . "}\r\n$d)\r\n$tag OK done\r\n";
+			}
+		} elsif ($cmd =~ /^LOGOUT/i) {
+			print $c "* BYE bye\r\n$tag OK done\r\n";
+			return;
+		} else {
+			print $c "$tag OK done\r\n";
+		}
+	}
+}
+
+sub play_pop3_script {
+	my $c = shift;
+	print $c "+OK scripted\r\n";
+	while ((my $l = line($c)) ne '') {
+		logcmd($l);
+		my %m = ctl();
+		my @uids = @{$m{uids}};
+		if ($l =~ /^CAPA/i) {
+			print $c "+OK\r\nTOP\r\nUIDL\r\nUSER\r\n.\r\n";
+		} elsif ($l =~ /^UIDL (\d+)/i) {
+			print $c $1 <= @uids ? "+OK $1 uidl-$uids[$1 - 1]\r\n" : "-ERR no such message\r\n";
+		} elsif ($l =~ /^UIDL/i) {
+			print $c "+OK\r\n" . join('', map { "$_ uidl-$uids[$_ - 1]\r\n" } 1 .. @uids) . ".\r\n";
+		} elsif ($l =~ /^LIST (\d+)/i) {
+			print $c $1 <= @uids ? "+OK $1 " . length(message($uids[$1 - 1])) . "\r\n" : "-ERR no such message\r\n";
+		} elsif ($l =~ /^(RETR|TOP) (\d+)/i) {
+			my ($v, $n) = (uc $1, $2);
+			my $u = $uids[$n - 1];
+			if (!defined $u) { print $c "-ERR no such message\r\n"; }
+			elsif ($v eq 'RETR' && $m{fail}{$u}) { print $c "-ERR [SYS/TEMP] cannot read message $u\r\n"; }
+			else { print $c "+OK\r\n" . message($u, $v eq 'TOP') . ".\r\n"; }
+		} elsif ($l =~ /^QUIT/i) {
+			print $c "+OK bye\r\n";
+			return;
+		} else {
+			print $c "+OK\r\n";
 		}
 	}
 }
