@@ -121,7 +121,9 @@ sub play {
 			print $c "+OK scripted POP3\r\n";
 			while ((my $l = line($c)) ne '') {
 				if ($l =~ /^CAPA/i) { print $c "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n"; }
+				elsif ($l =~ /^UIDL \d/i) { print $c "+OK 1 scripted-1\r\n"; }
 				elsif ($l =~ /^UIDL/i) { print $c "+OK\r\n1 scripted-1\r\n.\r\n"; }
+				elsif ($l =~ /^LIST \d/i) { print $c "+OK 1 40\r\n"; }
 				elsif ($l =~ /^TOP/i) { print $c "+OK\r\nSubject: not a canary\r\n\r\n.\r\n"; }
 				elsif ($l =~ /^RETR/i) { print $c "-ERR [SYS/TEMP] message 1 went away\r\n"; }
 				elsif ($l =~ /^QUIT/i) { print $c "-ERR not now\r\n"; return; }

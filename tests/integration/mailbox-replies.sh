@@ -57,7 +57,7 @@ run --probe fetchno -M "$M" "${base[@]}" \
 check "IMAP refused FETCH: a WARNING, not UNKNOWN for the mailbox" \
     bash -c "! grep -q 'cannot read the bounce mailbox' <<<'$OUT'"
 check "IMAP refused FETCH: reported with UID, the command and the reply" \
-    has "message UID 2 in the bounce mailbox could not be read and was skipped: IMAP FETCH message UID 2: IMAP 127.0.0.1:$((BASE + 1)) failed at IMAP UID command: A"
+    has "message UID 2 in the bounce mailbox could not be read and was skipped: IMAP FETCH message UID 2: IMAP 127.0.0.1:$((BASE + 1)) failed at IMAP UID FETCH: A"
 check "IMAP refused FETCH: ... the server's words" has "NO [UNAVAILABLE] cannot read message 2"
 check "IMAP refused FETCH: UID 3 after it is read" \
     test "$(sent $((BASE + 1)) 'UID FETCH 3 BODY\[\]')" = 1
@@ -71,7 +71,7 @@ ctl $((BASE + 3)) "uidnext 4" "uids 1 2 3" "gone 2"
 run --probe gone -M "$M" "${base[@]}" \
     --bounce-mailbox imap://127.0.0.1:$((BASE + 3))/INBOX
 check "IMAP FETCH with no data: reported, naming the FETCH, not LOGOUT" \
-    has "UID 2: IMAP 127.0.0.1:$((BASE + 3)) failed at IMAP UID command: A"
+    has "UID 2: IMAP 127.0.0.1:$((BASE + 3)) failed at IMAP UID FETCH: A"
 check "IMAP FETCH with no data: libcurl's LOGOUT is not what is named" \
     bash -c "! grep -q 'LOGOUT' <<<'$OUT'"
 check "IMAP FETCH with no data: UID 3 is read" \

@@ -20,9 +20,10 @@ err_has() { case $ERR in *"$1"*) return 0 ;; esac; return 1; }
 run --probe retr --no-send -M pop3://127.0.0.1:$((BASE + 4)) \
     --bounce-mailbox pop3://127.0.0.1:$BASE \
     --mailbox-starttls never --state-dir "$STATE" -t 10 -vv
-check "RETR refused: UNKNOWN" rc_is 3
+# One message refused is skipped and reported (the mailbox is not given up).
+check "RETR refused: UNKNOWN (no canary yet)" rc_is 3
 check "RETR refused: names POP3 RETR and quotes the refusal" \
-    has "cannot read the bounce mailbox: POP3 127.0.0.1:$BASE failed at POP3 RETR: -ERR [SYS/TEMP] message 1 went away"
+    has "message UIDL scripted-1 in the bounce mailbox could not be read and was skipped: POP3 RETR UIDL scripted-1: POP3 127.0.0.1:$BASE failed at POP3 RETR: -ERR [SYS/TEMP] message 1 went away"
 check "RETR refused: the test mailbox (TOP) was read" lacks "cannot read the test mailbox"
 check "RETR refused: QUIT was sent and answered -ERR" err_has "< -ERR not now"
 check "RETR refused: neither QUIT nor its answer is reported" \
