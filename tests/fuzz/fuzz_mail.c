@@ -1,7 +1,8 @@
 /*
  * fuzz_mail.c - libFuzzer target for every parser of mail and server
  * replies in scanning: header blocks, Received: chains, RFC 5322 and IMAP
- * dates, tokens, IMAP STATUS/SEARCH replies, SMTP queue ids.
+ * dates, tokens, IMAP STATUS/SEARCH/FETCH and POP3 LIST replies, SMTP
+ * queue ids, and the MIME pre-scan of bounces.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "mailbox.h"
 #include "message.h"
+#include "mimescan.h"
 #include "submit.h"
 #include "token.h"
 
@@ -20,6 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	static struct headers h;
 	struct received_chain rc;
 	unsigned long a, b, uids[16];
+	struct mimescan *ms;
 	char tok[TOKEN_MAX], qid[64], *s;
 	time_t t;
 
@@ -37,6 +40,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	(void)token_find(s, strlen(s), tok);
 	(void)mailbox_parse_status(s, &a, &b);
 	(void)mailbox_parse_search(s, uids, 16);
+	(void)mailbox_parse_fetch(s, 7, &a, &t);
+	(void)mailbox_parse_list(s, 7, &a);
+	/* The pre-scan, fed in two pieces: a line may straddle a push. */
+	if ((ms = mimescan_new()) != NULL) {
+		mimescan_push(ms, (const char *)data, len / 2);
+		mimescan_push(ms, (const char *)data + len / 2, len - len / 2);
+		(void)mimescan_finish(ms);
+		mimescan_free(ms);
+	}
 	submit_queue_id(s, qid, sizeof(qid));
 	free(s);
 	return 0;
