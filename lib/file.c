@@ -87,8 +87,9 @@ check_stat(const struct stat *st, const char *path, const char *what,
 	if (!file_owner_ok(st->st_uid)) {
 		user_name(st->st_uid, have, sizeof(have));
 		user_name(owner_wanted(), want, sizeof(want));
-		return error_set(err, "%s %s is owned by %s, not by %s or "
-		    "root: chown %s %s", what, path, have, want, want, path);
+		return error_set(err, "%s %s is owned by %s, not by %s%s: "
+		    "chown %s %s", what, path, have, want, owner_wanted() ==
+		    0 ? "" : " or root", want, path);
 	}
 	if ((flags & FILE_PRIVATE) && (st->st_mode & (S_IRGRP | S_IROTH)))
 		return error_set(err, "%s %s is readable by group or others: "
