@@ -256,6 +256,9 @@ state_lock(const char *dir, const char *name, struct mc_error *err)
 		}
 		if (deadline_expired()) {
 			close(fd);
+			if (deadline_signal)
+				return error_set(err, "terminated by a signal "
+				    "while waiting for the lock %s", path);
 			return error_set(err, "another run of this probe holds "
 			    "%s; gave up waiting for it", path);
 		}

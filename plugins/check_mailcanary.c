@@ -27,7 +27,7 @@
 
 #define PROGNAME	"check_mailcanary"
 #define HARD_STOP_GRACE	0.4	/* seconds past -t before _exit */
-#define TERM_GRACE	0.4	/* seconds from SIGTERM to the hard stop */
+#define TERM_GRACE	0.3	/* seconds from SIGTERM to the hard stop */
 
 /* Not in glibc's headers before 2.41; the kernel's name for the field. */
 #ifndef sigev_notify_thread_id
