@@ -98,6 +98,11 @@ term_after() {
 	OUT=$(cat "$X/term.out")
 }
 within() { [ "$(echo "$SECS < $1" | bc)" = 1 ]; }
+waitfor() {	# SECONDS CMD...: until CMD succeeds
+	local i n=$(($1 * 10)); shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
 unknown_with() {	# TEXT...: rc 3, an UNKNOWN line carrying every TEXT
 	local t
 	[ "$RC" = 3 ] && status_is UNKNOWN || return 1
@@ -202,6 +207,28 @@ PRE=$HANG drun 10 -f -c "$X/hang.conf" --start-timeout 2
 check "mailcanaryd: a config read that hangs ends start-up after --start-timeout, naming the step" \
     eval '[ "$RC" = 1 ] && grep -q "start-up did not finish within 2 seconds, stuck reading the configuration" <<<"$OUT" && within 3'
 
+# A reload (SIGHUP) meets a FIFO where the configuration was: refused at
+# once, and the daemon goes on (the next reload works).
+R=$X/r; mkdir -m 700 "$R" "$R/state"
+printf '[global]\nstate_dir = %s\nagentx_socket = %s/agentx.sock\nno_send = on\nmailbox = imap://127.0.0.1:%s\ninterval = 2\n\n[probe r]\n' \
+    "$R/state" "$R" "$PORT" >"$R/good.conf"
+cp "$R/good.conf" "$R/mc.conf"
+: >"$R/daemon.log"
+"$DAEMON" -f -c "$R/mc.conf" >"$R/daemon.log" 2>&1 &
+RPID=$!
+CLEANUP+=("stop_pid $RPID")
+rlogged() { grep -qF -- "$1" "$R/daemon.log"; }
+waitfor 15 rlogged "probe r: first cycle" || diag "mailcanaryd did not start: $(cat "$R/daemon.log")"
+rm "$R/mc.conf"; mkfifo "$R/mc.conf"
+kill -HUP "$RPID"
+check "SIGHUP with a FIFO as config: refused within 2 s, naming it" \
+    waitfor 2 eval 'grep -F "reload refused" "$R/daemon.log" | grep -qF "$R/mc.conf is a FIFO"'
+rm "$R/mc.conf"; cp "$R/good.conf" "$R/mc.conf"; echo 'history = 20' >>"$R/mc.conf"
+kill -HUP "$RPID"
+check "... and the daemon goes on: the next SIGHUP reloads" \
+    waitfor 5 rlogged "configuration reloaded: 1 probes, 1 changed"
+stop_pid "$RPID"
+
 # ---- mailcanaryd --user, as documented: a service account owning its
 # state directory (0700) and its secrets (0600, or a credential in
 # $CREDENTIALS_DIRECTORY as LoadCredential= provides), root starting it ----
@@ -231,11 +258,6 @@ EOT
 	return 0
 }
 write_conf
-waitfor() {	# SECONDS CMD...: until CMD succeeds
-	local i n=$(($1 * 10)); shift
-	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-	return 1
-}
 logged() { grep -qF -- "$1" "$D/daemon.log"; }
 : >"$D/daemon.log"	# there before the checks look
 CREDENTIALS_DIRECTORY=$D/creds "$DAEMON" -f -c "$D/mc.conf" --user "$U" \
