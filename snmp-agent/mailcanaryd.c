@@ -10,17 +10,19 @@
 #include <curl/curl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -59,6 +61,8 @@ static volatile sig_atomic_t got_term, got_hup;
 /* The start-up watchdog: what it waits for, until when, and where the
  * main thread is (a static string). */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t start_thread;
+static int start_pipe[2] = { -1, -1 };
 static int start_done;
 static double start_deadline;		/* monotonic */
 static long start_timeout;
@@ -557,23 +561,24 @@ start_at(const char *step)
 }
 
 /*
- * Sleeps until the start-up deadline; if the main thread has not begun to
+ * Waits until the start-up deadline; if the main thread has not begun to
  * serve by then (a file system that does not answer, a name service that
  * hangs on the --user lookup, a master agent that accepts but never
- * replies), says where it was and ends the process.
+ * replies), says where it was and ends the process. start_finished()
+ * wakes it through the pipe: it returns and is joined.
  */
 static void *
 start_watchdog(void *arg)
 {
-	struct timespec ts;
+	struct pollfd pfd;
+	double left;
 	int done;
 
-	(void)arg;
-	ts.tv_sec = (time_t)start_deadline;
-	ts.tv_nsec = (long)((start_deadline - (double)ts.tv_sec) * 1e9);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-	    EINTR)
-		;
+	pfd.fd = (int)(intptr_t)arg;
+	pfd.events = POLLIN;
+	while ((left = start_deadline - clock_mono()) > 0)
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0)
+			break;
 	pthread_mutex_lock(&start_lock);
 	if ((done = start_done) == 0)
 		log_warnx("start-up did not finish within %ld seconds, stuck "
@@ -590,23 +595,30 @@ start_watchdog(void *arg)
 static int
 start_watchdog_run(void)
 {
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, start_watchdog, NULL);
-	pthread_attr_destroy(&attr);
-	return rc == 0 ? 0 : -1;
+	if (start_pipe[0] != -1) {
+		close(start_pipe[0]);
+		close(start_pipe[1]);
+	}
+	if (pipe2(start_pipe, O_CLOEXEC) == -1)
+		return -1;
+	return pthread_create(&start_thread, NULL, start_watchdog,
+	    (void *)(intptr_t)start_pipe[0]) == 0 ? 0 : -1;
 }
 
 static void
 start_finished(void)
 {
+	ssize_t n;
+
 	pthread_mutex_lock(&start_lock);
 	start_done = 1;
 	pthread_mutex_unlock(&start_lock);
+	n = write(start_pipe[1], "", 1);
+	(void)n;
+	pthread_join(start_thread, NULL);
+	close(start_pipe[0]);
+	close(start_pipe[1]);
+	start_pipe[0] = start_pipe[1] = -1;
 }
 
 /* The account to run as, looked up before anything else happens. */
