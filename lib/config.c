@@ -541,24 +541,24 @@ ini_line(struct ini *ini, char *p, int line, size_t *cur,
 }
 
 /* For the duplicate checks: indices sorted by what must be unique, then
- * by line. */
-static const struct ini *sort_ini;
-
+ * by line (qsort_r: the daemon may load files on more than one thread). */
 static int
-section_cmp(const void *a, const void *b)
+section_cmp(const void *a, const void *b, void *arg)
 {
-	const struct ini_section *x = &sort_ini->s[*(const size_t *)a];
-	const struct ini_section *y = &sort_ini->s[*(const size_t *)b];
+	const struct ini *ini = arg;
+	const struct ini_section *x = &ini->s[*(const size_t *)a];
+	const struct ini_section *y = &ini->s[*(const size_t *)b];
 	int c = strcmp(x->name, y->name);
 
 	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
 static int
-entry_cmp(const void *a, const void *b)
+entry_cmp(const void *a, const void *b, void *arg)
 {
-	const struct ini_entry *x = &sort_ini->e[*(const size_t *)a];
-	const struct ini_entry *y = &sort_ini->e[*(const size_t *)b];
+	const struct ini *ini = arg;
+	const struct ini_entry *x = &ini->e[*(const size_t *)a];
+	const struct ini_entry *y = &ini->e[*(const size_t *)b];
 	int c;
 
 	if (x->section != y->section)
@@ -584,12 +584,9 @@ ini_duplicates(struct ini *ini, const char *path, struct mc_error *err)
 		return 0;
 	if ((ix = calloc(n, sizeof(*ix))) == NULL)
 		return error_set(err, "%s: out of memory", path);
-	/* qsort has no context argument; the loader is not reentrant
-	 * across threads (the daemon reads its file on one thread). */
-	sort_ini = ini;
 	for (i = 0; i < ini->ns; i++)
 		ix[i] = i;
-	qsort(ix, ini->ns, sizeof(*ix), section_cmp);
+	qsort_r(ix, ini->ns, sizeof(*ix), section_cmp, ini);
 	for (i = 1; i < ini->ns; i++) {
 		const struct ini_section *a = &ini->s[ix[i - 1]];
 		const struct ini_section *b = &ini->s[ix[i]];
@@ -603,7 +600,7 @@ ini_duplicates(struct ini *ini, const char *path, struct mc_error *err)
 	}
 	for (i = 0; i < ini->ne; i++)
 		ix[i] = i;
-	qsort(ix, ini->ne, sizeof(*ix), entry_cmp);
+	qsort_r(ix, ini->ne, sizeof(*ix), entry_cmp, ini);
 	for (i = 1; i < ini->ne; i++) {
 		const struct ini_entry *a = &ini->e[ix[i - 1]];
 		const struct ini_entry *b = &ini->e[ix[i]];
@@ -617,7 +614,6 @@ ini_duplicates(struct ini *ini, const char *path, struct mc_error *err)
 			is_key = 1;
 		}
 	}
-	sort_ini = NULL;
 	free(ix);
 	if (line == 0)
 		return 0;
