@@ -661,11 +661,11 @@ remove_stale_temps(const char *dir, const char *name)
 		    strspn(de->d_name + plen, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 6)
 			continue;
-		/* Only our own leftovers: in a shared (sticky) directory a
-		 * name like ours may be another user's file. */
+		/* Only our own leftovers (or root's): in a shared, sticky
+		 * directory a name like ours may be another user's file. */
 		if (fstatat(dirfd(d), de->d_name, &sb,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode) ||
-		    sb.st_uid != geteuid())
+		    !file_owner_ok(sb.st_uid))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		unlink(path);
