@@ -1,6 +1,15 @@
 /*
  * config.c - the table of settings, their parsing and range checks, the
- * INI loader (inih) and the final consistency checks of a probe.
+ * INI loader and the final consistency checks of a probe.
+ *
+ * The INI loader is a small strict parser of our own, not inih: Debian
+ * builds inih with INI_MAX_LINE 200 on the stack and no realloc, so any
+ * longer line (a long ca_file path) is a syntax error, and
+ * ini_parse_string() and ini_parse_stream() share that line buffer. inih
+ * also merges a repeated section or key without a word and reports a
+ * section only through its keys; GLib's GKeyFile merges repeats too and
+ * gives no line numbers. Ours reads the file whole under a cap, refuses
+ * NUL bytes and repeats, and reports "FILE:LINE: message".
  */
 #include <sys/stat.h>
 
@@ -11,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <ini.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +27,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 
 enum setting_type {
 	T_STRING,	/* free text without control characters */
@@ -388,174 +397,330 @@ config_clear(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-/* What the INI handler needs between calls. */
-struct ini_ctx {
-	struct config	*cfg;
-	struct config	 scratch;	/* other probes, checked not kept */
-	const char	*probe;
-	int		 pass;		/* 1: [global] and checks, 2: probe */
-	int		 found;
-	struct mc_error	 err;
-	int		 failed;
+/*
+ * The INI file, read whole (capped) and split in place. Lines are
+ * "[global]", "[probe NAME]", "key = value" (or "key: value"), blank, or
+ * comments starting with ';' or '#'; a ';' after a blank ends a value, as
+ * with inih before. Surrounding blanks and a leading UTF-8 BOM are
+ * dropped. There are no continuation lines.
+ */
+struct ini_section {
+	const char	*name;		/* "global" or "probe NAME" */
+	int		 line;
 };
 
-static int
-config_ini_line(void *user, const char *section, const char *key,
-    const char *value)
-{
-	struct ini_ctx *ctx = user;
-	struct config *target;
-	struct mc_error e;
-	const char *pname;
+struct ini_entry {
+	size_t		 section;	/* index into ini.s */
+	const char	*key;
+	const char	*value;
+	int		 line;
+};
 
-	if (ctx->failed)
-		return 1;	/* keep only the first error */
-	if (key == NULL)
-		return 1;	/* section start, when inih reports them */
-	if (strcmp(section, "global") == 0) {
-		if (ctx->pass != 1)
-			return 1;
-		target = ctx->cfg;
-	} else if (strncmp(section, "probe ", 6) == 0) {
-		pname = section + 6;
-		if (config_check_name("probe name", pname, &e) == -1)
-			goto fail;
-		if (ctx->probe != NULL && strcmp(pname, ctx->probe) == 0) {
-			ctx->found = 1;
-			if (ctx->pass != 2)
-				return 1;
-			target = ctx->cfg;
-		} else {
-			if (ctx->pass != 1)
-				return 1;
-			target = &ctx->scratch;
-		}
-	} else {
-		error_set(&e, "unknown section [%s] (want [global] or "
-		    "[probe NAME])", section);
-		goto fail;
+struct ini {
+	char			*data;
+	struct ini_section	*s;
+	size_t			 ns;
+	struct ini_entry	*e;
+	size_t			 ne;
+};
+
+static void
+ini_free(struct ini *ini)
+{
+	free(ini->data);
+	free(ini->s);
+	free(ini->e);
+	memset(ini, 0, sizeof(*ini));
+}
+
+static char *
+lskip(char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\v' ||
+	    *s == '\f')
+		s++;
+	return s;
+}
+
+static char *
+rstrip(char *s)
+{
+	char *p = s + strlen(s);
+
+	while (p > s && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\r' ||
+	    p[-1] == '\v' || p[-1] == '\f'))
+		*--p = '\0';
+	return s;
+}
+
+/* The first of chars, or a ';' after a blank (a comment), or the end. */
+static char *
+find_or_comment(char *s, const char *chars)
+{
+	int was_blank = 0;
+
+	for (; *s; s++) {
+		if (chars != NULL && strchr(chars, *s) != NULL)
+			break;
+		if (was_blank && *s == ';')
+			break;
+		was_blank = *s == ' ' || *s == '\t';
 	}
-	if (config_set(target, key, value, &e) == 0)
-		return 1;
-fail:
-	ctx->err = e;
-	ctx->failed = 1;
+	return s;
+}
+
+/* Grows an array of n elements of size sz by one; NULL when out of
+ * memory. The caps on the file bound n. */
+static void *
+grow(void *v, size_t n, size_t sz)
+{
+	/* Capacities 8, 16, 32...: full when n is one of them. */
+	if (n != 0 && (n < 8 || (n & (n - 1)) != 0))
+		return v;
+	return realloc(v, (n ? n * 2 : 8) * sz);
+}
+
+static int
+ini_line(struct ini *ini, char *p, int line, size_t *cur,
+    struct mc_error *err)
+{
+	struct ini_section *ns;
+	struct ini_entry *ne;
+	struct mc_error e;
+	char *s = rstrip(lskip(p)), *end, *key, *value;
+
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 0;
+	if (*s == '[') {
+		end = find_or_comment(s + 1, "]");
+		if (*end != ']')
+			return error_set(err, "%d: '[' without ']'", line);
+		*end = '\0';
+		value = lskip(end + 1);
+		if (*value != '\0' && *value != ';' && *value != '#')
+			return error_set(err, "%d: text after ']'", line);
+		if (strncmp(s + 1, "probe ", 6) == 0) {
+			if (config_check_name("probe name", s + 7, &e) == -1)
+				return error_set(err, "%d: %s", line, e.msg);
+		} else if (strcmp(s + 1, "global") != 0) {
+			return error_set(err, "%d: unknown section [%s] (want "
+			    "[global] or [probe NAME])", line, s + 1);
+		}
+		if ((ns = grow(ini->s, ini->ns, sizeof(*ns))) == NULL)
+			return error_set(err, "%d: out of memory", line);
+		ini->s = ns;
+		ns[ini->ns].name = s + 1;
+		ns[ini->ns].line = line;
+		*cur = ini->ns++;
+		return 0;
+	}
+	end = find_or_comment(s, "=:");
+	if (*end != '=' && *end != ':')
+		return error_set(err, "%d: syntax error (want [section] or "
+		    "key = value)", line);
+	*end = '\0';
+	key = rstrip(s);
+	value = lskip(end + 1);
+	*find_or_comment(value, NULL) = '\0';
+	rstrip(value);
+	if (*key == '\0')
+		return error_set(err, "%d: no key before '%c'", line,
+		    end == s ? '=' : *end);
+	if (*cur == (size_t)-1)
+		return error_set(err, "%d: '%s' before any section (want "
+		    "[global] or [probe NAME] first)", line, key);
+	if ((ne = grow(ini->e, ini->ne, sizeof(*ne))) == NULL)
+		return error_set(err, "%d: out of memory", line);
+	ini->e = ne;
+	ne[ini->ne].section = *cur;
+	ne[ini->ne].key = key;
+	ne[ini->ne].value = value;
+	ne[ini->ne].line = line;
+	ini->ne++;
 	return 0;
 }
 
-struct names_ctx {
-	char	**v;
-	size_t	  n;
-};
-
+/* For the duplicate checks: indices sorted by what must be unique, then
+ * by line (qsort_r: the daemon may load files on more than one thread). */
 static int
-names_add(struct names_ctx *c, const char *section)
+section_cmp(const void *a, const void *b, void *arg)
 {
-	char **nv;
-	size_t i;
+	const struct ini *ini = arg;
+	const struct ini_section *x = &ini->s[*(const size_t *)a];
+	const struct ini_section *y = &ini->s[*(const size_t *)b];
+	int c = strcmp(x->name, y->name);
 
-	if (strncmp(section, "probe ", 6) != 0)
-		return 1;
-	for (i = 0; i < c->n; i++)
-		if (strcmp(c->v[i], section + 6) == 0)
-			return 1;
-	if ((nv = realloc(c->v, (c->n + 1) * sizeof(*nv))) == NULL)
-		return 0;
-	c->v = nv;
-	if ((c->v[c->n] = strdup(section + 6)) == NULL)
-		return 0;
-	c->n++;
-	return 1;
+	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
 static int
-names_line(void *user, const char *section, const char *key,
-    const char *value)
+entry_cmp(const void *a, const void *b, void *arg)
 {
-	(void)user; (void)section; (void)key; (void)value;
-	return 1;
+	const struct ini *ini = arg;
+	const struct ini_entry *x = &ini->e[*(const size_t *)a];
+	const struct ini_entry *y = &ini->e[*(const size_t *)b];
+	int c;
+
+	if (x->section != y->section)
+		return (x->section > y->section) - (x->section < y->section);
+	if ((c = strcmp(x->key, y->key)) != 0)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
 }
 
 /*
- * The section headers of an INI file, in order, as inih reads them: a line
- * whose first non-blank character is '[', up to the first ']'. inih (as
- * Debian builds it) reports a section only through its keys, so a
- * [probe NAME] that takes everything from [global] would go unseen.
+ * A section or a key given twice is an error, not a merge: the second
+ * would silently win (or mix two probes into one). The repeat nearest the
+ * top of the file is reported, with the line of the first.
  */
 static int
-ini_sections(const char *path, struct names_ctx *c)
+ini_duplicates(struct ini *ini, const char *path, struct mc_error *err)
 {
-	char line[1024], *p, *end;
-	FILE *f;
-	int rc = 0;
+	size_t *ix, n = ini->ns > ini->ne ? ini->ns : ini->ne, i;
+	int line = 0, first = 0, is_key = 0;
+	const char *what = NULL, *sect = NULL;
 
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		p = line;
-		if (strncmp(p, "\xEF\xBB\xBF", 3) == 0)
-			p += 3;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != '[' || (end = strchr(p + 1, ']')) == NULL)
-			continue;
-		*end = '\0';
-		if (names_add(c, p + 1) == 0)
-			rc = -2;
+	if (n == 0)
+		return 0;
+	if ((ix = calloc(n, sizeof(*ix))) == NULL)
+		return error_set(err, "%s: out of memory", path);
+	for (i = 0; i < ini->ns; i++)
+		ix[i] = i;
+	qsort_r(ix, ini->ns, sizeof(*ix), section_cmp, ini);
+	for (i = 1; i < ini->ns; i++) {
+		const struct ini_section *a = &ini->s[ix[i - 1]];
+		const struct ini_section *b = &ini->s[ix[i]];
+
+		if (strcmp(a->name, b->name) == 0 &&
+		    (line == 0 || b->line < line)) {
+			line = b->line;
+			first = a->line;
+			what = b->name;
+		}
 	}
-	fclose(f);
-	return rc;
+	for (i = 0; i < ini->ne; i++)
+		ix[i] = i;
+	qsort_r(ix, ini->ne, sizeof(*ix), entry_cmp, ini);
+	for (i = 1; i < ini->ne; i++) {
+		const struct ini_entry *a = &ini->e[ix[i - 1]];
+		const struct ini_entry *b = &ini->e[ix[i]];
+
+		if (a->section == b->section && strcmp(a->key, b->key) == 0 &&
+		    (line == 0 || b->line < line)) {
+			line = b->line;
+			first = a->line;
+			what = b->key;
+			sect = ini->s[b->section].name;
+			is_key = 1;
+		}
+	}
+	free(ix);
+	if (line == 0)
+		return 0;
+	if (is_key)
+		return error_set(err, "%s:%d: '%s' again in [%s] (first at "
+		    "line %d): give each key once", path, line, what, sect,
+		    first);
+	return error_set(err, "%s:%d: [%s] again (first at line %d): give "
+	    "each section once", path, line, what, first);
+}
+
+/*
+ * Reads and splits the file: syntax, section names and repeats are
+ * checked here, values by config_set() later.
+ */
+static int
+ini_read(const char *path, struct ini *ini, struct mc_error *err)
+{
+	struct mc_error e;
+	char *p, *end, *nl, *nul;
+	size_t len, cur = (size_t)-1;
+	int line = 1;
+
+	memset(ini, 0, sizeof(*ini));
+	if (file_read(path, "config file", 0, CONFIG_FILE_MAX, &ini->data,
+	    &len, err) == -1)
+		return -1;
+	p = ini->data;
+	end = p + len;
+	if ((nul = memchr(p, '\0', len)) != NULL) {
+		for (; p < nul; p++)
+			line += *p == '\n';
+		ini_free(ini);
+		return error_set(err, "%s:%d: NUL byte: not a text file", path,
+		    line);
+	}
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	for (; p < end; p = nl + 1, line++) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		*nl = '\0';
+		if (nl - p > CONFIG_LINE_MAX) {
+			ini_free(ini);
+			return error_set(err, "%s:%d: line longer than %d "
+			    "characters", path, line, CONFIG_LINE_MAX);
+		}
+		if (ini_line(ini, p, line, &cur, &e) == -1) {
+			ini_free(ini);
+			return error_set(err, "%s:%s", path, e.msg);
+		}
+	}
+	if (ini_duplicates(ini, path, err) == -1) {
+		ini_free(ini);
+		return -1;
+	}
+	return 0;
 }
 
 int
 config_load(struct config *cfg, const char *path, const char *probe,
     struct mc_error *err)
 {
-	struct ini_ctx ctx;
-	int line, pass;
+	struct config scratch;
+	struct mc_error e;
+	struct ini ini;
+	size_t i, mine = (size_t)-1;
+	int pass;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.cfg = cfg;
-	ctx.probe = probe;
-	config_init(&ctx.scratch);
-	/* Two passes so that [global] is a default whatever the order. */
-	for (pass = 1; pass <= 2; pass++) {
-		ctx.pass = pass;
-		line = ini_parse(path, config_ini_line, &ctx);
-		if (line == -1) {
-			config_clear(&ctx.scratch);
-			return error_set(err, "cannot open %s: %s", path,
-			    strerror(errno));
-		}
-		if (line == -2) {
-			config_clear(&ctx.scratch);
-			return error_set(err, "%s: out of memory", path);
-		}
-		if (line > 0) {
-			config_clear(&ctx.scratch);
-			if (ctx.failed)
-				return error_set(err, "%s:%d: %s", path, line,
-				    ctx.err.msg);
-			return error_set(err, "%s:%d: syntax error (want "
-			    "[section] or key = value)", path, line);
-		}
-	}
-	config_clear(&ctx.scratch);
-	if (probe != NULL && !ctx.found) {
-		/* A section with no keys of its own is found by its header. */
-		struct names_ctx c = { NULL, 0 };
-		size_t i;
-
-		if (ini_sections(path, &c) == 0)
-			for (i = 0; i < c.n; i++)
-				if (strcmp(c.v[i], probe) == 0)
-					ctx.found = 1;
-		while (c.n > 0)
-			free(c.v[--c.n]);
-		free(c.v);
-	}
-	if (probe != NULL && !ctx.found)
+	if (ini_read(path, &ini, err) == -1)
+		return -1;
+	for (i = 0; probe != NULL && i < ini.ns; i++)
+		if (strncmp(ini.s[i].name, "probe ", 6) == 0 &&
+		    strcmp(ini.s[i].name + 6, probe) == 0)
+			mine = i;
+	if (probe != NULL && mine == (size_t)-1) {
+		ini_free(&ini);
 		return error_set(err, "%s: no section [probe %s]", path, probe);
+	}
+	/*
+	 * Pass 1 checks every value in file order, so the first error of the
+	 * file is the one reported, and sets [global]; pass 2 lays the
+	 * probe's own section over it, whatever the order of the two.
+	 */
+	config_init(&scratch);
+	for (pass = 1; pass <= 2; pass++)
+		for (i = 0; i < ini.ne; i++) {
+			const struct ini_entry *en = &ini.e[i];
+			struct config *target;
+
+			if (pass == 1)
+				target = strcmp(ini.s[en->section].name,
+				    "global") == 0 ? cfg : &scratch;
+			else if (en->section == mine)
+				target = cfg;
+			else
+				continue;
+			if (config_set(target, en->key, en->value, &e) == -1) {
+				error_set(err, "%s:%d: %s", path, en->line,
+				    e.msg);
+				config_clear(&scratch);
+				ini_free(&ini);
+				return -1;
+			}
+		}
+	config_clear(&scratch);
+	ini_free(&ini);
 	if (probe != NULL && (cfg->probe = strdup(probe)) == NULL)
 		return error_set(err, "out of memory");
 	return 0;
@@ -565,77 +730,91 @@ int
 config_probe_names(const char *path, char ***names, size_t *n,
     struct mc_error *err)
 {
-	struct names_ctx c = { NULL, 0 };
-	int line;
+	struct ini ini;
+	char **v;
+	size_t i, k = 0;
 
-	/* Syntax first (inih), then the headers in order. */
-	line = ini_parse(path, names_line, NULL);
-	if (line == 0)
-		line = ini_sections(path, &c);
-	if (line != 0) {
-		while (c.n > 0)
-			free(c.v[--c.n]);
-		free(c.v);
-		if (line == -1)
-			return error_set(err, "cannot open %s: %s", path,
-			    strerror(errno));
-		return error_set(err, "%s:%d: syntax error", path, line);
+	if (ini_read(path, &ini, err) == -1)
+		return -1;
+	if ((v = calloc(ini.ns + 1, sizeof(*v))) == NULL) {
+		ini_free(&ini);
+		return error_set(err, "out of memory");
 	}
-	*names = c.v;
-	*n = c.n;
+	/* Repeats were refused: each name once, in file order. */
+	for (i = 0; i < ini.ns; i++) {
+		if (strncmp(ini.s[i].name, "probe ", 6) != 0)
+			continue;
+		if ((v[k] = strdup(ini.s[i].name + 6)) == NULL) {
+			while (k > 0)
+				free(v[--k]);
+			free(v);
+			ini_free(&ini);
+			return error_set(err, "out of memory");
+		}
+		k++;
+	}
+	ini_free(&ini);
+	*names = v;
+	*n = k;
 	return 0;
 }
 
 int
 config_read_secret(const char *path, char **out, struct mc_error *err)
 {
-	struct stat st;
-	char buf[1025];
-	ssize_t n;
-	size_t len;
-	int fd;
+	char *data;
+	size_t len, first;
+	int rc = -1;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return error_set(err, "cannot open password file %s: %s",
-		    path, strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return error_set(err, "password file %s is not a regular "
-		    "file", path);
-	}
-	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-		close(fd);
-		return error_set(err, "password file %s is readable by group "
-		    "or others: chmod 600 it", path);
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return error_set(err, "cannot read password file %s: %s",
-		    path, strerror(errno));
-	buf[n] = '\0';
-	len = strcspn(buf, "\r\n");
-	if ((size_t)n == sizeof(buf) - 1 && len == (size_t)n)
-		return error_set(err, "password file %s: first line is "
-		    "longer than 1024 bytes", path);
-	buf[len] = '\0';
-	if (len == 0)
-		return error_set(err, "password file %s is empty", path);
-	*out = strdup(buf);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	if (*out == NULL)
-		return error_set(err, "out of memory");
-	return 0;
+	if (file_read(path, "password file", FILE_PRIVATE | FILE_NOFOLLOW,
+	    CONFIG_SECRET_FILE_MAX, &data, &len, err) == -1)
+		return -1;
+	first = strcspn(data, "\r\n");
+	if (memchr(data, '\0', len) != NULL)
+		error_set(err, "password file %s contains a NUL byte", path);
+	else if (first > CONFIG_SECRET_MAX)
+		error_set(err, "password file %s: first line is longer than "
+		    "%d bytes", path, CONFIG_SECRET_MAX);
+	else if (first == 0)
+		error_set(err, "password file %s is empty", path);
+	else if ((*out = strndup(data, first)) == NULL)
+		error_set(err, "out of memory");
+	else
+		rc = 0;
+	OPENSSL_cleanse(data, len);
+	free(data);
+	return rc;
 }
 
+/*
+ * A password file given as a bare name (no '/') is a systemd credential
+ * when $CREDENTIALS_DIRECTORY is set: LoadCredential=NAME:/path puts it
+ * there, readable by the service's user, and it is reread from there on
+ * every reload.
+ */
 static int
 load_password(const char *file, const char *env, char **out,
     struct mc_error *err)
 {
-	const char *v;
+	const char *v, *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096];
+	int rc;
 
-	if (file != NULL)
-		return config_read_secret(file, out, err);
+	if (file != NULL && strchr(file, '/') == NULL && dir != NULL &&
+	    *dir != '\0') {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >=
+		    sizeof(path))
+			return error_set(err, "$CREDENTIALS_DIRECTORY/%s is "
+			    "too long a path", file);
+		return config_read_secret(path, out, err);
+	}
+	if (file != NULL) {
+		rc = config_read_secret(file, out, err);
+		if (rc == -1 && errno == ENOENT && strchr(file, '/') == NULL)
+			error_prefix(err, "a bare name is read from "
+			    "$CREDENTIALS_DIRECTORY, which is not set");
+		return rc;
+	}
 	if ((v = getenv(env)) != NULL && *v != '\0') {
 		if ((*out = strdup(v)) == NULL)
 			return error_set(err, "out of memory");

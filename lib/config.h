@@ -25,6 +25,10 @@ enum output_format {
 #define CONFIG_DEFAULT_FILE	"/etc/mailcanary/mailcanary.conf"
 #define CONFIG_DEFAULT_STATEDIR	"/var/lib/mailcanary"
 #define CONFIG_NAME_MAX		64
+#define CONFIG_FILE_MAX		(1024 * 1024)	/* bytes of an INI file */
+#define CONFIG_LINE_MAX		16384		/* characters of a line */
+#define CONFIG_SECRET_MAX	1024		/* bytes of a password */
+#define CONFIG_SECRET_FILE_MAX	(64 * 1024)	/* bytes of its file */
 
 struct config {
 	char		*probe;		/* [probe NAME]; NULL: derived */
@@ -77,15 +81,23 @@ int	config_set(struct config *, const char *key, const char *value,
 	    struct mc_error *);
 /*
  * Loads [global] and then [probe NAME] from an INI file; every section is
- * checked, so an unknown key anywhere is an error "FILE:LINE: ...".
+ * checked, so an unknown key anywhere is an error "FILE:LINE: ...", and
+ * so are a repeated section or key, a NUL byte, a line longer than
+ * CONFIG_LINE_MAX and a file larger than CONFIG_FILE_MAX. The file must be
+ * a regular file (a FIFO or a device is refused, never read).
  * A NULL probe loads [global] only. Fails if [probe NAME] is missing.
  */
 int	config_load(struct config *, const char *path, const char *probe,
 	    struct mc_error *);
-/* The NAMEs of every [probe NAME] of a file, in order; free with free(). */
+/* The NAMEs of every [probe NAME] of a file, in order, after the checks of
+ * the file's form that config_load() makes; free each and the array. */
 int	config_probe_names(const char *path, char ***names, size_t *n,
 	    struct mc_error *);
-/* Checks what is required, reads password files, derives the name. */
+/*
+ * Checks what is required, reads password files, derives the name. A
+ * password file named without a '/' is read from $CREDENTIALS_DIRECTORY
+ * when that is set (systemd's LoadCredential=).
+ */
 int	config_finish(struct config *, struct mc_error *);
 /* Prints the effective settings as INI, secrets masked. */
 void	config_dump(const struct config *, FILE *);
@@ -95,7 +107,12 @@ int	config_check_address(const char *what, const char *addr,
 	    struct mc_error *);
 int	config_check_name(const char *what, const char *name,
 	    struct mc_error *);
-/* Reads a secret from a file that only its owner may read. */
+/*
+ * Reads a secret: the first line of a regular file (not a symbolic link)
+ * owned by the effective user or root (see file_trust_uid()), neither
+ * readable nor writable by group or others, without NUL bytes, at most
+ * CONFIG_SECRET_FILE_MAX bytes. *out is the caller's to free.
+ */
 int	config_read_secret(const char *path, char **out, struct mc_error *);
 
 #endif

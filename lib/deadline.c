@@ -41,6 +41,19 @@ deadline_start(double seconds)
 	dl_end = dl_start + seconds;
 }
 
+void
+deadline_rebudget(double seconds)
+{
+	dl_budget = seconds;
+	dl_end = dl_start + seconds;
+}
+
+double
+deadline_remaining(void)
+{
+	return dl_end - clock_mono();
+}
+
 double
 deadline_budget(void)
 {

@@ -12,6 +12,14 @@
 #define DEADLINE_RESERVE_MS	300
 
 void	deadline_start(double seconds);
+/*
+ * Sets a new budget for the run deadline_start() began, counted from that
+ * same start: the plugin starts with -t or the default before it reads
+ * anything, and learns the configuration's timeout later.
+ */
+void	deadline_rebudget(double seconds);
+/* Seconds until the budget ends, the reserve included; for timers. */
+double	deadline_remaining(void);
 /* Milliseconds left for blocking work (budget minus reserve); may be <= 0. */
 long	deadline_left_ms(void);
 /* Whether the budget for blocking work is spent or a signal arrived. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "file.h"
 #include "state.h"
 #include "text.h"
 
@@ -274,16 +275,16 @@ state_lock(const char *dir, const char *name, struct mc_error *err)
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.lock", dir, name) >=
 	    sizeof(path))
 		return error_set(err, "state directory path is too long");
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Others may not swap the files of a shared directory under us. */
+	if (file_check_dir(dir, "state directory", err) == -1)
+		return -1;
+	/* A lock file of another user would let that user stall every
+	 * run: ours or root's only, and never a FIFO or a device. */
+	fd = file_open(path, "lock file", FILE_OWNED | FILE_NOFOLLOW |
+	    FILE_CREATE, err);
 	if (fd == -1) {
-		struct stat sb;
-
-		if (stat(dir, &sb) == -1)
-			return error_set(err, "state directory %s: %s", dir,
-			    strerror(errno));
-		if (!S_ISDIR(sb.st_mode))
-			return error_set(err, "state directory %s is not a "
-			    "directory", dir);
+		if (errno == EINVAL)
+			return -1;
 		return error_set(err, "cannot create lock file %s (is the "
 		    "state directory writable?): %s", path, strerror(errno));
 	}
@@ -297,6 +298,9 @@ state_lock(const char *dir, const char *name, struct mc_error *err)
 		}
 		if (deadline_expired()) {
 			close(fd);
+			if (deadline_signal)
+				return error_set(err, "terminated by a signal "
+				    "while waiting for the lock %s", path);
 			return error_set(err, "another run of this probe holds "
 			    "%s; gave up waiting for it", path);
 		}
@@ -685,6 +689,7 @@ remove_stale_temps(const char *dir, const char *name)
 {
 	char prefix[128], path[4200];
 	struct dirent *de;
+	struct stat sb;
 	size_t plen;
 	DIR *d;
 
@@ -698,6 +703,12 @@ remove_stale_temps(const char *dir, const char *name)
 		    strspn(de->d_name + plen, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != 6)
 			continue;
+		/* Only our own leftovers (or root's): in a shared, sticky
+		 * directory a name like ours may be another user's file. */
+		if (fstatat(dirfd(d), de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode) ||
+		    !file_owner_ok(sb.st_uid))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		unlink(path);
 	}
@@ -709,6 +720,7 @@ state_load(const char *dir, const char *name, struct state *st,
     struct mc_error *err)
 {
 	char path[4096], reason[256];
+	struct mc_error e;
 	json_error_t jerr;
 	struct stat sb;
 	const char *why = NULL;
@@ -723,15 +735,27 @@ state_load(const char *dir, const char *name, struct state *st,
 	    sizeof(path))
 		return error_set(err, "state directory path is too long");
 	remove_stale_temps(dir, name);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+	/*
+	 * A FIFO or a device is refused without blocking, and so is a file
+	 * of another user or one others may write: a person must look, so
+	 * they are not moved aside. What cannot be opened (a symbolic
+	 * link) is moved aside as before.
+	 */
+	if ((fd = file_open(path, "state file", FILE_OWNED | FILE_NOFOLLOW,
+	    &e)) == -1) {
 		if (errno == ENOENT)
 			return STATE_LOAD_OK;
+		if (errno == EINVAL) {
+			if (err != NULL)
+				*err = e;
+			return STATE_LOAD_ERROR;
+		}
 		snprintf(reason, sizeof(reason), "%s", strerror(errno));
 		return move_aside(path, reason, err);
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) == -1) {
 		close(fd);
-		return move_aside(path, "not a regular file", err);
+		return move_aside(path, "cannot stat it", err);
 	}
 	if (sb.st_size > STATE_FILE_MAX) {
 		close(fd);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "token.h"
 
 static int
@@ -28,9 +29,6 @@ key_read(int fd, const char *path, struct token_key *key,
 	if (fstat(fd, &st) == -1)
 		return error_set(err, "cannot stat %s: %s", path,
 		    strerror(errno));
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return error_set(err, "key file %s is accessible by group or "
-		    "others: chmod 600 it", path);
 	if (st.st_size != TOKEN_KEY_LEN)
 		return error_set(err, "key file %s has %lld bytes, not %d",
 		    path, (long long)st.st_size, TOKEN_KEY_LEN);
@@ -49,14 +47,20 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 	if ((size_t)snprintf(path, sizeof(path), "%s/key", dir) >=
 	    sizeof(path))
 		return error_set(err, "state directory path is too long");
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+	/*
+	 * Whoever can write the key can forge tokens: a key of another user
+	 * (planted in a shared directory), or one group or others may read
+	 * or write, is refused. A FIFO or device is refused without
+	 * blocking.
+	 */
+	if ((fd = file_open(path, "key file", FILE_PRIVATE | FILE_NOFOLLOW,
+	    err)) != -1) {
 		rc = key_read(fd, path, key, err);
 		close(fd);
 		return rc;
 	}
 	if (errno != ENOENT)
-		return error_set(err, "cannot open key file %s: %s", path,
-		    strerror(errno));
+		return -1;
 	if (RAND_bytes(key->bytes, TOKEN_KEY_LEN) != 1)
 		return error_set(err, "no randomness for a new key");
 	/*

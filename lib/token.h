@@ -19,7 +19,11 @@ struct token_key {
 	unsigned char	bytes[TOKEN_KEY_LEN];
 };
 
-/* Loads DIR/key, creating it (0600, random) on first use. */
+/*
+ * Loads DIR/key, creating it (0600, random) on first use. The key must be a
+ * regular file of TOKEN_KEY_LEN bytes owned by the effective user or root
+ * (see file_trust_uid()), neither readable nor writable by group or others.
+ */
 int	token_key_load(const char *dir, struct token_key *, struct mc_error *);
 /* Writes the token of (probe, seq, t) into out[TOKEN_MAX]. */
 void	token_make(const struct token_key *, const char *probe,

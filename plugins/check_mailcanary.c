@@ -3,17 +3,20 @@
  * Parses options into a config, runs probe_run(), prints the verdict and
  * exits with its state. SIGTERM (Icinga's own timeout) and -t end the run
  * within the budget, with the step it reached; a hard backstop timer
- * guarantees it even if a library call does not return.
+ * guarantees it even if a library call does not return. Both hold from
+ * the first instruction, before the configuration is read.
  */
-#include <sys/time.h>
+#include <sys/syscall.h>
 
 #include <curl/curl.h>
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -24,8 +27,18 @@
 
 #define PROGNAME	"check_mailcanary"
 #define HARD_STOP_GRACE	0.4	/* seconds past -t before _exit */
+#define TERM_GRACE	0.3	/* seconds from SIGTERM to the hard stop */
 
-static char hard_prefix[128];
+/* Not in glibc's headers before 2.41; the kernel's name for the field. */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id	_sigev_un._tid
+#endif
+
+/* The backstop: a monotonic timer, its lines prepared beforehand. */
+static timer_t backstop;
+static volatile sig_atomic_t backstop_armed;
+static char hard_timeout[256];
+static char hard_term[256];
 static int hard_json;
 
 enum {
@@ -153,13 +166,6 @@ help(void)
 }
 
 static void
-on_term(int sig)
-{
-	(void)sig;
-	deadline_signal = 1;
-}
-
-static void
 write_str(const char *s)
 {
 	ssize_t r = write(STDOUT_FILENO, s, strlen(s));
@@ -172,41 +178,131 @@ static void
 on_alarm(int sig)
 {
 	(void)sig;
-	write_str(hard_prefix);
+	write_str(deadline_signal ? hard_term : hard_timeout);
 	write_str(deadline_current_step());
 	write_str(hard_json ? " (hard stop)\"}]}\n" : " (hard stop)\n");
 	_exit(3);
 }
 
 static void
-arm_backstop(double seconds, int json)
+on_term(int sig)
 {
-	struct itimerval it;
-	struct sigaction sa;
+	struct itimerspec cur, it;
 
-	hard_json = json;
-	snprintf(hard_prefix, sizeof(hard_prefix), json ?
-	    "{\"verdict\":\"UNKNOWN\",\"exit_code\":3,\"reasons\":[{\"state\":"
-	    "\"UNKNOWN\",\"code\":\"timeout\",\"text\":\"timed out after %.0fs"
-	    " at " : "MAILCANARY UNKNOWN - timed out after %.0fs at ", seconds);
+	(void)sig;
+	deadline_signal = 1;
+	/*
+	 * The run sees the flag at its next step, saves its state and
+	 * prints. Should it be stuck in a call that does not return, the
+	 * backstop ends it TERM_GRACE from now (timer_gettime and
+	 * timer_settime are async-signal-safe).
+	 */
+	if (!backstop_armed || timer_gettime(backstop, &cur) == -1 ||
+	    (cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec <
+	    (long)(TERM_GRACE * 1e9)))
+		return;
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_nsec = (long)(TERM_GRACE * 1e9);
+	timer_settime(backstop, 0, &it, NULL);
+}
+
+/*
+ * The timer signals the main thread, whose step the line names (libcurl's
+ * resolver threads have steps of their own). Then SIGTERM and SIGINT are
+ * caught: their handler needs the timer.
+ */
+static int
+backstop_init(void)
+{
+	struct sigaction sa;
+	struct sigevent sev;
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	memset(&it, 0, sizeof(it));
-	seconds += HARD_STOP_GRACE;
-	it.it_value.tv_sec = (time_t)seconds;
-	it.it_value.tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) *
-	    1e6);
-	setitimer(ITIMER_REAL, &it, NULL);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGALRM;
+	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &backstop) == -1)
+		return -1;
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return 0;
+}
+
+/*
+ * (Re)arms the backstop at the end of the budget (deadline_rebudget()
+ * moves it, from the same start) plus HARD_STOP_GRACE. After a SIGTERM
+ * its shorter fuse stays.
+ */
+static void
+arm_backstop(int json)
+{
+	struct itimerspec it;
+	sigset_t block, old;
+	double left;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	/* The handlers read the lines: not while they are rewritten. */
+	sigprocmask(SIG_BLOCK, &block, &old);
+	hard_json = json;
+	snprintf(hard_timeout, sizeof(hard_timeout), json ?
+	    "{\"verdict\":\"UNKNOWN\",\"exit_code\":3,\"reasons\":[{\"state\":"
+	    "\"UNKNOWN\",\"code\":\"timeout\",\"text\":\"timed out after %.0fs"
+	    " at " : "MAILCANARY UNKNOWN - timed out after %.0fs at ",
+	    deadline_budget());
+	snprintf(hard_term, sizeof(hard_term), "%s", json ?
+	    "{\"verdict\":\"UNKNOWN\",\"exit_code\":3,\"reasons\":[{\"state\":"
+	    "\"UNKNOWN\",\"code\":\"signal\",\"text\":\"terminated by a "
+	    "signal at " : "MAILCANARY UNKNOWN - terminated by a signal at ");
+	if (!deadline_signal || !backstop_armed) {
+		left = deadline_remaining() + HARD_STOP_GRACE;
+		if (deadline_signal && left > TERM_GRACE)
+			left = TERM_GRACE;
+		if (left < 0.001)
+			left = 0.001;
+		memset(&it, 0, sizeof(it));
+		it.it_value.tv_sec = (time_t)left;
+		it.it_value.tv_nsec = (long)((left -
+		    (double)it.it_value.tv_sec) * 1e9);
+		timer_settime(backstop, 0, &it, NULL);
+		backstop_armed = 1;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static void
 disarm_backstop(void)
 {
-	struct itimerval it;
+	struct itimerspec it;
 
+	backstop_armed = 0;
 	memset(&it, 0, sizeof(it));
-	setitimer(ITIMER_REAL, &it, NULL);
+	timer_settime(backstop, 0, &it, NULL);
+}
+
+/* An UNKNOWN line with the backstop out of the way. */
+static int
+fail(int format, const char *msg)
+{
+	disarm_backstop();
+	return output_error(stdout, format, 3, msg);
+}
+
+/* A signal came while reading: said at once, naming the step. */
+static int
+interrupted(int format)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "terminated by a signal while %s",
+	    deadline_current_step());
+	return fail(format, msg);
 }
 
 struct cli_setting {
@@ -221,17 +317,25 @@ main(int argc, char *argv[])
 	struct probe_report rep;
 	struct config cfg;
 	struct mc_error err;
-	struct sigaction sa;
-	const char *cfgfile = NULL, *probe = NULL;
+	const char *cfgfile = NULL, *probe = NULL, *tval = NULL;
 	size_t nset = 0, i, k;
 	int ch, verbose = 0, show = 0, format = OUTPUT_NAGIOS, rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * The budget and its backstop hold from here, before anything is
+	 * read: the default timeout now, -t once the options are parsed,
+	 * the configuration's once it is read, all from this one start.
+	 */
 	config_init(&cfg);
+	deadline_start((double)cfg.timeout);
+	if (backstop_init() == -1) {
+		snprintf(err.msg, sizeof(err.msg), "cannot create the "
+		    "backstop timer: %s", strerror(errno));
+		return output_error(stdout, OUTPUT_NAGIOS, 3, err.msg);
+	}
+	arm_backstop(0);
+	signal(SIGPIPE, SIG_IGN);
+	deadline_step("parsing the command line");
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":S:f:r:M:w:c:t:vhV", longopts,
@@ -247,9 +351,11 @@ main(int argc, char *argv[])
 			verbose++;
 			continue;
 		case 'h':
+			disarm_backstop();
 			help();
 			return 3;
 		case 'V':
+			disarm_backstop();
 			printf(PROGNAME " " PACKAGE_VERSION " (libcurl %s)\n",
 			    curl_version_info(CURLVERSION_NOW)->version);
 			return 3;
@@ -263,59 +369,77 @@ main(int argc, char *argv[])
 			    "see " PROGNAME " --help", ch == ':' ?
 			    "missing value for" : "unknown or malformed",
 			    argv[optind - 1]);
-			return output_error(stdout, OUTPUT_NAGIOS, 3, err.msg);
+			return fail(OUTPUT_NAGIOS, err.msg);
 		}
 		for (k = 0; k < sizeof(opt_keys) / sizeof(opt_keys[0]); k++)
 			if (opt_keys[k].opt == ch)
 				break;
 		if (k == sizeof(opt_keys) / sizeof(opt_keys[0]) ||
 		    nset == sizeof(set) / sizeof(set[0]))
-			return output_error(stdout, OUTPUT_NAGIOS, 3,
-			    "bad command line; see " PROGNAME " --help");
+			return fail(OUTPUT_NAGIOS, "bad command line; see "
+			    PROGNAME " --help");
 		set[nset].key = opt_keys[k].key;
 		set[nset].value = optarg ? optarg : "on";
 		if (strcmp(set[nset].key, "output") == 0 &&
 		    strcmp(optarg, "json") == 0)
 			format = OUTPUT_JSON;
+		if (ch == 't')
+			tval = optarg;
 		nset++;
 	}
 	if (optind < argc)
-		return output_error(stdout, format, 3, "unexpected argument; "
-		    "see " PROGNAME " --help");
+		return fail(format, "unexpected argument; see " PROGNAME
+		    " --help");
+	/* A bad -t is reported below, with the other settings. */
+	if (tval != NULL && config_set(&cfg, "timeout", tval, NULL) == 0)
+		deadline_rebudget((double)cfg.timeout);
+	arm_backstop(format == OUTPUT_JSON);
 	log_init(PROGNAME, verbose == 0 ? LOG_LEVEL_QUIET : verbose == 1 ?
 	    LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
 
+	deadline_step("reading the configuration");
 	if (cfgfile != NULL) {
 		if (probe == NULL)
-			return output_error(stdout, format, 3, "--config needs "
-			    "--probe NAME");
-		if (config_load(&cfg, cfgfile, probe, &err) == -1)
-			return output_error(stdout, format, 3, err.msg);
+			return fail(format, "--config needs --probe NAME");
+		if (config_load(&cfg, cfgfile, probe, &err) == -1) {
+			config_clear(&cfg);
+			return fail(format, err.msg);
+		}
 	} else if (probe != NULL && (cfg.probe = strdup(probe)) == NULL) {
-		return output_error(stdout, format, 3, "out of memory");
+		return fail(format, "out of memory");
 	}
 	for (i = 0; i < nset; i++)
 		if (config_set(&cfg, set[i].key, set[i].value, &err) == -1) {
 			config_clear(&cfg);
-			return output_error(stdout, format, 3, err.msg);
+			return fail(format, err.msg);
 		}
 	format = cfg.output;
+	deadline_rebudget((double)cfg.timeout);
+	arm_backstop(format == OUTPUT_JSON);
+	if (deadline_signal) {
+		config_clear(&cfg);
+		return interrupted(format);
+	}
+	deadline_step("reading the password files");
 	if (config_finish(&cfg, &err) == -1) {
 		config_clear(&cfg);
-		return output_error(stdout, format, 3, err.msg);
+		return fail(format, err.msg);
+	}
+	if (deadline_signal) {
+		config_clear(&cfg);
+		return interrupted(format);
 	}
 	if (show) {
+		disarm_backstop();
 		config_dump(&cfg, stdout);
 		config_clear(&cfg);
 		return 3;
 	}
 
-	deadline_start((double)cfg.timeout);
-	arm_backstop((double)cfg.timeout, format == OUTPUT_JSON);
+	deadline_step("starting the probe");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (probe_run(&cfg, &rep, &err) == -1) {
-		disarm_backstop();
-		rc = output_error(stdout, format, 3, err.msg);
+		rc = fail(format, err.msg);
 	} else {
 		disarm_backstop();
 		rc = output_print(stdout, &cfg, &rep.st, &rep.v, rep.now);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "deadline.h"
 
 #define MC_OID	1, 3, 6, 1, 4, 1, AGENT_ENTERPRISE
 
@@ -293,7 +294,9 @@ static void
 canary_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 {
 	const struct canary_row *c = crows[row].c;
-	double now = (double)time(NULL);
+	/* The wall clock: sent_at is a stored wall time, maybe written by
+	 * the plugin; every interval of the daemon is monotonic. */
+	double now = clock_wall();
 
 	switch (col) {
 	case 2: set_str(v, c->token); break;

@@ -3,17 +3,22 @@
  * the configuration runs on its own schedule, on a worker thread, through
  * the same probe_run() the plugin uses; the main thread owns Net-SNMP and
  * the schedule and answers SNMP from snapshots, so a probe stuck on a
- * server that never answers cannot slow a request.
+ * server that never answers cannot slow a request. Start-up runs under a
+ * watchdog: the daemon serves within --start-timeout or exits saying
+ * where it was stuck. Every duration here is on the monotonic clock.
  */
 #include <curl/curl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <malloc.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "agent.h"
 #include "config.h"
 #include "deadline.h"
+#include "file.h"
 #include "log.h"
 #include "net.h"
 #include "output.h"
@@ -30,6 +36,7 @@
 #include "sort.h"
 
 #define PROGNAME	"mailcanaryd"
+#define START_TIMEOUT	60	/* seconds to start serving, by default */
 
 struct probe_slot {
 	struct config	 cfg;
@@ -50,6 +57,16 @@ static size_t nretired;		/* slots retired and still running */
 static struct snapshot *published;
 static int finished;		/* a worker has a result (under lock) */
 static volatile sig_atomic_t got_term, got_hup;
+
+/* The start-up watchdog: what it waits for, until when, and where the
+ * main thread is (a static string). */
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t start_thread;
+static int start_pipe[2] = { -1, -1 };
+static int start_done;
+static double start_deadline;		/* monotonic */
+static long start_timeout;
+static const char *start_step = "starting";
 
 static void
 on_signal(int sig)
@@ -535,6 +552,75 @@ retired_running(const char *name)
 	return 0;
 }
 
+static void
+start_at(const char *step)
+{
+	pthread_mutex_lock(&start_lock);
+	start_step = step;
+	pthread_mutex_unlock(&start_lock);
+}
+
+/*
+ * Waits until the start-up deadline; if the main thread has not begun to
+ * serve by then (a file system that does not answer, a name service that
+ * hangs on the --user lookup, a master agent that accepts but never
+ * replies), says where it was and ends the process. start_finished()
+ * wakes it through the pipe: it returns and is joined.
+ */
+static void *
+start_watchdog(void *arg)
+{
+	struct pollfd pfd;
+	double left;
+	int done;
+
+	pfd.fd = (int)(intptr_t)arg;
+	pfd.events = POLLIN;
+	while ((left = start_deadline - clock_mono()) > 0)
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0)
+			break;
+	pthread_mutex_lock(&start_lock);
+	if ((done = start_done) == 0)
+		log_warnx("start-up did not finish within %ld seconds, stuck "
+		    "%s: giving up", start_timeout, start_step);
+	pthread_mutex_unlock(&start_lock);
+	if (!done)
+		_exit(1);
+	return NULL;
+}
+
+/* Started at once, and again in the child after daemon(): threads do not
+ * survive fork(). The deadline stays: the monotonic clock is the
+ * system's. */
+static int
+start_watchdog_run(void)
+{
+	if (start_pipe[0] != -1) {
+		close(start_pipe[0]);
+		close(start_pipe[1]);
+	}
+	if (pipe2(start_pipe, O_CLOEXEC) == -1)
+		return -1;
+	return pthread_create(&start_thread, NULL, start_watchdog,
+	    (void *)(intptr_t)start_pipe[0]) == 0 ? 0 : -1;
+}
+
+static void
+start_finished(void)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&start_lock);
+	start_done = 1;
+	pthread_mutex_unlock(&start_lock);
+	n = write(start_pipe[1], "", 1);
+	(void)n;
+	pthread_join(start_thread, NULL);
+	close(start_pipe[0]);
+	close(start_pipe[1]);
+	start_pipe[0] = start_pipe[1] = -1;
+}
+
 /* The account to run as, looked up before anything else happens. */
 static int
 user_lookup(const char *user, uid_t *uid, gid_t *gid, struct mc_error *err)
@@ -569,7 +655,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: " PROGNAME " [-f] [-n] [-c|--config FILE] "
-	    "[--user USER]\n");
+	    "[--user USER] [--start-timeout SECONDS]\n");
 	exit(2);
 }
 
@@ -584,8 +670,10 @@ main(int argc, char *argv[])
 	gid_t gid = 0;
 	double start, spread, next_due;
 	int fg = 0, check = 0, i, running;
+	char *end;
 	size_t k;
 
+	start_timeout = START_TIMEOUT;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-f") == 0)
 			fg = 1;
@@ -596,13 +684,37 @@ main(int argc, char *argv[])
 			path = argv[++i];
 		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
 			user = argv[++i];
-		else
+		else if (strcmp(argv[i], "--start-timeout") == 0 &&
+		    i + 1 < argc) {
+			errno = 0;
+			start_timeout = strtol(argv[++i], &end, 10);
+			if (errno || *end != '\0' || argv[i][0] == '\0' ||
+			    start_timeout < 1 || start_timeout > 3600)
+				usage();
+		} else
 			usage();
 	}
 	log_init(PROGNAME, fg ? LOG_LEVEL_INFO : LOG_LEVEL_QUIET);
+	/* From here, serving within start_timeout or exiting: nothing in
+	 * the start-up may hang the daemon before it serves. */
+	start_deadline = clock_mono() + (double)start_timeout;
+	if (start_watchdog_run() == -1) {
+		fprintf(stderr, PROGNAME ": cannot start the start-up "
+		    "watchdog\n");
+		return 1;
+	}
 	/* Hundreds of worker threads, mostly waiting on sockets: glibc's
 	 * arena per thread would cost memory and buy nothing. */
 	mallopt(M_ARENA_MAX, 2);
+	start_at("looking up the --user account");
+	if (user != NULL && user_lookup(user, &uid, &gid, &err) == -1) {
+		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		return 1;
+	}
+	/* Read as root, the files are for USER: theirs are trusted too. */
+	if (user != NULL)
+		file_trust_uid(uid);
+	start_at("reading the configuration");
 	if ((slots = load_probes(path, &nslots, &err)) == NULL) {
 		fprintf(stderr, PROGNAME ": %s\n", err.msg);
 		return 1;
@@ -612,16 +724,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, PROGNAME ": %s\n", err.msg);
 		return 1;
 	}
-	if (user != NULL && user_lookup(user, &uid, &gid, &err) == -1) {
-		fprintf(stderr, PROGNAME ": %s\n", err.msg);
-		return 1;
-	}
 	if (check) {
 		for (k = 0; k < nslots; k++)
 			config_dump(&slots[k]->cfg, stdout);
 		printf("# agentx_socket = %s\n", global.agentx_socket);
 		return 0;
 	}
+	start_at("detaching");
 	if (!fg && daemon(0, 0) == -1) {
 		perror(PROGNAME ": daemon");
 		return 1;
@@ -629,6 +738,10 @@ main(int argc, char *argv[])
 	if (!fg) {
 		log_init(PROGNAME, LOG_LEVEL_INFO);
 		log_syslog(LOG_DAEMON);
+		if (start_watchdog_run() == -1) {
+			log_warnx("cannot start the start-up watchdog");
+			return 1;
+		}
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -637,12 +750,32 @@ main(int argc, char *argv[])
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	start_at("connecting to snmpd (AgentX)");
 	if (agent_init(global.agentx_socket, 5, !fg) == -1) {
 		log_warnx("cannot start the SNMP agent");
 		return 1;
 	}
-	if (user != NULL && drop_privileges(uid, gid) == -1)
-		return 1;
+	if (user != NULL) {
+		struct probe_slot **trial;
+		size_t ntrial;
+
+		if (drop_privileges(uid, gid) == -1)
+			return 1;
+		/*
+		 * A reload reads the files as USER: try that now, so a
+		 * password file only root can read is told at start, not at
+		 * the first SIGHUP.
+		 */
+		start_at("reading the configuration as the --user account");
+		if ((trial = load_probes(path, &ntrial, &err)) == NULL) {
+			log_warnx("as %s, a reload (SIGHUP) would be refused: "
+			    "%s", user, err.msg);
+		} else {
+			for (k = 0; k < ntrial; k++)
+				free_slot(trial[k]);
+			free(trial);
+		}
+	}
 	/* First cycles spread out, not all at once: over 10 seconds, or at
 	 * 20 a second for many probes, but never beyond a probe's interval. */
 	start = clock_mono();
@@ -657,6 +790,7 @@ main(int argc, char *argv[])
 	pthread_mutex_lock(&lock);
 	republish();
 	pthread_mutex_unlock(&lock);
+	start_finished();
 	log_info("running %zu probes, AgentX on %s", nslots,
 	    global.agentx_socket);
 

@@ -1,6 +1,8 @@
-/* Config: the table, INI files with file:line errors, injection refused. */
+/* Config: the table, INI files with file:line errors, injection refused,
+ * long lines, repeats, NUL bytes, special files, secrets and owners. */
 #include "tap.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 
 static char tmpdir[] = "/tmp/mc-config-XXXXXX";
 
@@ -187,8 +190,7 @@ test_ini(void **unused)
 		size_t n = 0;
 
 		path = write_file("bare.conf", "[global]\nsmtp = smtp://h\n"
-		    "[probe solo]\n\n  [probe two]\nto = x@y\n"
-		    "[probe solo]\n", 0644);
+		    "[probe solo]\n\n  [probe two]\nto = x@y\n", 0644);
 		config_init(&cfg);
 		assert_int_equal(config_load(&cfg, path, "solo", &err), 0);
 		assert_string_equal(cfg.smtp, "smtp://h");
@@ -270,6 +272,249 @@ test_finish_checks(void **unused)
 	config_clear(&cfg);
 }
 
+/* Lines far past inih's 200: a long path, a long user name. */
+static void
+test_long_lines(void **unused)
+{
+	struct mc_error err;
+	struct config cfg;
+	char *text, *dir, *user;
+	const char *path;
+	size_t i;
+
+	(void)unused;
+	dir = malloc(5000);
+	user = malloc(4200);
+	text = malloc(20000);
+	assert_non_null(dir);
+	assert_non_null(user);
+	assert_non_null(text);
+	for (i = 0; i < 4999; i++)
+		dir[i] = i % 10 == 0 ? '/' : 'd';
+	dir[4999] = '\0';
+	memset(user, 'u', 4199);
+	user[4199] = '\0';
+	snprintf(text, 20000, "[global]\nca_file = %s/ca.pem\n[probe long]\n"
+	    "mailbox_user = %s ; a comment\nmailbox = imap://h\n", dir, user);
+	path = write_file("long.conf", text, 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "long", &err), 0);
+	assert_int_equal(strlen(cfg.ca_file), 4999 + 7);
+	assert_int_equal(strncmp(cfg.ca_file, dir, 4999), 0);
+	assert_string_equal(cfg.mailbox_user, user);
+	config_clear(&cfg);
+
+	/* Past the cap: an error naming the line, not a truncation. */
+	memset(text, 'x', 19999);
+	memcpy(text, "[probe a]\nsmtp_user = ", 22);
+	text[19999] = '\0';
+	path = write_file("huge-line.conf", text, 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+	assert_non_null(strstr(err.msg, "huge-line.conf:2: line longer"));
+	config_clear(&cfg);
+	free(dir);
+	free(user);
+	free(text);
+}
+
+/* A section or key given twice is an error naming both lines. */
+static void
+test_duplicates(void **unused)
+{
+	static const struct {
+		const char	*text, *msg;
+	} cases[] = {
+		{ "[probe x]\nto = a@b\n[probe y]\nto = c@d\n[probe x]\n"
+		    "to = e@f\n", "dup.conf:5: [probe x] again (first at "
+		    "line 1)" },
+		{ "[probe x]\nto = a@b\nsmtp = smtp://h\nto = c@d\n",
+		    "dup.conf:4: 'to' again in [probe x] (first at line 2)" },
+		{ "[global]\ninterval = 1\n[probe x]\n[global]\n"
+		    "interval = 2\n", "dup.conf:4: [global] again (first at "
+		    "line 1)" },
+		{ "[global]\nkeep=on\nkeep: off\n", "dup.conf:3: 'keep' again"
+		    " in [global] (first at line 2)" },
+	};
+	struct mc_error err;
+	struct config cfg;
+	const char *path;
+	char **names;
+	size_t i, n;
+
+	(void)unused;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("# case %zu\n", i);
+		path = write_file("dup.conf", cases[i].text, 0644);
+		config_init(&cfg);
+		assert_int_equal(config_load(&cfg, path, "x", &err), -1);
+		print_message("# %s\n", err.msg);
+		assert_non_null(strstr(err.msg, cases[i].msg));
+		config_clear(&cfg);
+		names = NULL;
+		assert_int_equal(config_probe_names(path, &names, &n, &err),
+		    -1);
+		assert_null(names);
+	}
+	/* The same key in [global] and in a probe is an override. */
+	path = write_file("override.conf", "[global]\ninterval = 1\n"
+	    "[probe x]\ninterval = 2\n", 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "x", &err), 0);
+	assert_int_equal(cfg.interval, 2);
+	config_clear(&cfg);
+}
+
+/* A NUL byte in a config or a password file is an error, never a cut. */
+static void
+test_nul(void **unused)
+{
+	static const char conf[] = "[probe a]\nsmtp_user = adm\0in\n";
+	static const char pw[] = "s3c\0ret\n";
+	struct mc_error err;
+	struct config cfg;
+	char path[256], *out = NULL;
+	FILE *fp;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/nul.conf", tmpdir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fwrite(conf, 1, sizeof(conf) - 1, fp);
+	fclose(fp);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+	assert_non_null(strstr(err.msg, "nul.conf:2: NUL byte"));
+	config_clear(&cfg);
+
+	snprintf(path, sizeof(path), "%s/nul.pw", tmpdir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fwrite(pw, 1, sizeof(pw) - 1, fp);
+	fclose(fp);
+	chmod(path, 0600);
+	assert_int_equal(config_read_secret(path, &out, &err), -1);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, "NUL byte"));
+	assert_non_null(strstr(err.msg, path));
+}
+
+/*
+ * A directory, a device or a FIFO as config or password file is refused
+ * at once. alarm() turns a hang (a FIFO's open, /dev/zero's endless read)
+ * into a failure instead of a stuck test.
+ */
+static void
+test_special_files(void **unused)
+{
+	static const char *const confs[] = { "/dev/zero", "/dev/null",
+	    "fifo", "dir" };
+	struct mc_error err;
+	struct config cfg;
+	char path[256], *out = NULL;
+	char **names = NULL;
+	size_t i, n;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/dir", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	alarm(5);
+	for (i = 0; i < sizeof(confs) / sizeof(confs[0]); i++) {
+		if (confs[i][0] == '/')
+			snprintf(path, sizeof(path), "%s", confs[i]);
+		else
+			snprintf(path, sizeof(path), "%s/%s", tmpdir,
+			    confs[i]);
+		print_message("# %s\n", path);
+		config_init(&cfg);
+		assert_int_equal(config_load(&cfg, path, "a", &err), -1);
+		assert_non_null(strstr(err.msg, path));
+		assert_non_null(strstr(err.msg, "not a regular file"));
+		config_clear(&cfg);
+		assert_int_equal(config_probe_names(path, &names, &n, &err),
+		    -1);
+		assert_non_null(strstr(err.msg, "not a regular file"));
+		assert_int_equal(config_read_secret(path, &out, &err), -1);
+		assert_non_null(strstr(err.msg, "not a regular file"));
+	}
+	alarm(0);
+}
+
+/* $CREDENTIALS_DIRECTORY: systemd's LoadCredential= for bare names. */
+static void
+test_credentials(void **unused)
+{
+	struct mc_error err;
+	struct config cfg;
+	char dir[256], path[300];
+	FILE *fp;
+
+	(void)unused;
+	snprintf(dir, sizeof(dir), "%s/creds", tmpdir);
+	assert_int_equal(mkdir(dir, 0500), 0);
+	snprintf(path, sizeof(path), "%s/mbox.pw", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("fromcreds\n", fp);
+	fclose(fp);
+	chmod(path, 0400);
+
+	config_init(&cfg);
+	config_set(&cfg, "no_send", "on", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	config_set(&cfg, "mailbox_user", "u", NULL);
+	config_set(&cfg, "mailbox_password_file", "mbox.pw", NULL);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	assert_string_equal(cfg.mailbox_password, "fromcreds");
+	config_clear(&cfg);
+
+	/* Not set: the bare name is not found, and the error says why. */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	config_init(&cfg);
+	config_set(&cfg, "no_send", "on", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	config_set(&cfg, "mailbox_user", "u", NULL);
+	config_set(&cfg, "mailbox_password_file", "mbox.pw", NULL);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "CREDENTIALS_DIRECTORY"));
+	config_clear(&cfg);
+}
+
+/* Owners, not only modes: a password file of another user is refused. */
+static void
+test_secret_owner(void **unused)
+{
+	struct mc_error err;
+	const char *path;
+	char *pw = NULL;
+
+	(void)unused;
+	if (geteuid() != 0) {
+		print_message("# not root: the owner cases need chown\n");
+		goto modes;
+	}
+	path = write_file("pw-nobody", "s3cret\n", 0600);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(config_read_secret(path, &pw, &err), -1);
+	print_message("# %s\n", err.msg);
+	assert_non_null(strstr(err.msg, "is owned by"));
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "chown root"));
+	/* mailcanaryd --user: the account it will run as is trusted. */
+	file_trust_uid(65534);
+	assert_int_equal(config_read_secret(path, &pw, &err), 0);
+	assert_string_equal(pw, "s3cret");
+	free(pw);
+	file_trust_uid((uid_t)-1);
+modes:
+	path = write_file("pw-gw", "s3cret\n", 0620);
+	assert_int_equal(config_read_secret(path, &pw, &err), -1);
+	assert_non_null(strstr(err.msg, "writable by group or others"));
+}
+
 int
 main(void)
 {
@@ -280,6 +525,12 @@ main(void)
 		cmocka_unit_test(test_ini),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_finish_checks),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_nul),
+		cmocka_unit_test(test_special_files),
+		cmocka_unit_test(test_credentials),
+		cmocka_unit_test(test_secret_owner),
 	};
 	int rc;
 
