@@ -534,9 +534,8 @@ main(void)
 	};
 	int rc;
 
-	if (mkdtemp(tmpdir) == NULL)
+	if (tap_tmpdir(tmpdir) == NULL)
 		return 1;
 	rc = RUN_TESTS(tests);
-	/* Best effort: the files are small and in /tmp. */
 	return rc;
 }

@@ -19,7 +19,7 @@ static void
 fresh_dir(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/mc-state-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(tap_tmpdir(dir));
 }
 
 static void

@@ -79,7 +79,7 @@ test_key_file(void **unused)
 	struct stat st;
 
 	(void)unused;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(tap_tmpdir(dir));
 	assert_int_equal(token_key_load(dir, &k1, &err), 0);
 	snprintf(path, sizeof(path), "%s/key", dir);
 	assert_int_equal(stat(path, &st), 0);
