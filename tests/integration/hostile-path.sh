@@ -60,19 +60,21 @@ for f in "$H"/*.eml; do cp "$f" "$MP_BOUNCE_MAILDIR/new/hostile-$(basename "$f" 
 chown -R 65534:65534 "$MP_BOUNCE_MAILDIR"
 NH=$(ls "$H"/*.eml | wc -l)
 check "mode glitch" "$MAILPATH" mode "$MP_ROOT" glitch
-unknown=0 slow=0 first=""
+unknown=0 slow=0 all=""
 # hostile_runs PROBE BOUNCE-ARGS...: runs until the canary bounced (60 s)
 hostile_runs() {
 	local probe=$1 i; shift
-	unknown=0 slow=0 first=""
+	unknown=0 slow=0 all=""
 	run --probe "$probe" "${route[@]}" "$@" -t 10
-	first=$OUT
+	all=$OUT
 	[ "$RC" = 3 ] && unknown=$((unknown + 1))
 	faster_than 10.5 || slow=$((slow + 1))
 	for i in $(seq 1 60); do
 		jqt '.canaries[0].status == "bounced"' "$STATE/$probe.json" 2>/dev/null && return 0
 		sleep 1
 		run --probe "$probe" "${route[@]}" --no-send "$@" -t 10
+		all="$all
+$OUT"
 		[ "$RC" = 3 ] && { unknown=$((unknown + 1)); diag "$OUT"; }
 		faster_than 10.5 || slow=$((slow + 1))
 	done
@@ -90,8 +92,9 @@ for via in IMAP POP3; do
 	check "$via: the message over the cap skipped, counted once" jqt '.counters.oversize == 1' "$STATE/$p.json"
 	check "$via: the hostile bounces counted unparseable ($(jq .counters.unparseable "$STATE/$p.json"))" \
 	    jqt '.counters.unparseable >= 10' "$STATE/$p.json"
-	check "$via: the first run reports the oversize message with its size and Subject" \
-	    bash -c "grep -q 'holiday pictures' <<<'$(sed "s/'/ /g" <<<"$first")'"
+	# (a scan may stop at half its budget and go on in the next run)
+	check "$via: the oversize message reported once, with its size and Subject" \
+	    test "$(grep -o 'over max_message_size ([0-9]*): skipped unread and kept (Subject: holiday pictures' <<<"$all" | wc -l)" = 1
 done
 check "the hostile messages are all still there (never deleted)" \
     test "$(find "$MP_BOUNCE_MAILDIR" -name 'hostile-*' | wc -l)" = "$NH"
