@@ -85,6 +85,7 @@ static const struct setting settings[] = {
 	S(snmp_index,		T_SECONDS,	"0",		0, 4294967295L),
 	S(agentx_socket,	T_STRING,	"unix:/var/agentx/master", 0, 0),
 	S(notifications,	T_BOOL,		"on",		0, 0),
+	S(workers,		T_SECONDS,	"16",		1, 256),
 };
 #undef S
 

@@ -62,6 +62,8 @@ struct config {
 	long		 snmp_index;		/* mailcanaryd: table row */
 	char		*agentx_socket;		/* mailcanaryd, [global] */
 	int		 notifications;		/* mailcanaryd: send traps */
+	long		 workers;		/* mailcanaryd, [global]: most
+						 * cycles running at once */
 
 	/* Derived by config_finish(). */
 	char		*smtp_password;		/* from file or environment */
