@@ -939,3 +939,53 @@ config_dump(const struct config *cfg, FILE *fp)
 	    cfg->mailbox_password ? "set" : "not set",
 	    cfg->bounce_password ? "set" : "not set");
 }
+
+static int
+str_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+config_same(const struct config *a, const struct config *b)
+{
+	const struct setting *s;
+	const void *fa, *fb;
+	size_t i;
+
+	if (strcmp(a->name, b->name) != 0 ||
+	    !a->smtp_password != !b->smtp_password ||
+	    !a->mailbox_password != !b->mailbox_password ||
+	    !a->bounce_password != !b->bounce_password)
+		return 0;
+	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		s = &settings[i];
+		fa = (const char *)a + s->offset;
+		fb = (const char *)b + s->offset;
+		switch (s->type) {
+		case T_STRING: case T_ADDRESS: case T_PATH:
+		case T_URL_SMTP: case T_URL_MAILBOX:
+			if (!str_same(*(char *const *)fa, *(char *const *)fb))
+				return 0;
+			break;
+		case T_SECONDS:
+		case T_BYTES:
+			if (*(const long *)fa != *(const long *)fb)
+				return 0;
+			break;
+		case T_BOOL:
+		case T_STARTTLS:
+		case T_OUTPUT:
+			if (*(const int *)fa != *(const int *)fb)
+				return 0;
+			break;
+		case T_RANGE:
+			if (strcmp(((const struct range *)fa)->text,
+			    ((const struct range *)fb)->text) != 0)
+				return 0;
+			break;
+		}
+	}
+	return 1;
+}

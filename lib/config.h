@@ -101,6 +101,11 @@ int	config_probe_names(const char *path, char ***names, size_t *n,
  * when that is set (systemd's LoadCredential=).
  */
 int	config_finish(struct config *, struct mc_error *);
+/*
+ * Whether two probes' settings are the same: every setting of the table,
+ * the name, and which passwords are set (not their values).
+ */
+int	config_same(const struct config *, const struct config *);
 /* Prints the effective settings as INI, secrets masked. */
 void	config_dump(const struct config *, FILE *);
 
