@@ -57,9 +57,9 @@ skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
 # which fetches them from the network; a checkout may have ../shared/mibs.
 # Sets BASE_MIBS to the first directory that holds them, or "".
 find_base_mibs() {
-	local d
+	local d dirs=${MIBDIRS:-}
 	BASE_MIBS=""
-	for d in ${MAILCANARY_BASE_MIBS:-} "$top_srcdir/../shared/mibs" \
+	for d in ${MAILCANARY_BASE_MIBS:-} ${dirs//:/ } "$top_srcdir/../shared/mibs" \
 	    /usr/share/snmp/mibs/ietf /var/lib/mibs/ietf /usr/share/mibs/ietf; do
 		if [ -f "$d/SNMPv2-SMI.txt" ] || [ -f "$d/SNMPv2-SMI" ]; then
 			BASE_MIBS=$(cd "$d" && pwd); return 0
@@ -67,7 +67,7 @@ find_base_mibs() {
 	done
 	return 1
 }
-BASE_MIBS_WHY="the IETF base MIB modules (SNMPv2-SMI, ...) are not on this machine: Debian has them only in non-free snmp-mibs-downloader; set MAILCANARY_BASE_MIBS=DIR"
+BASE_MIBS_WHY="the IETF base MIB modules (SNMPv2-SMI, ...) are not on this machine: install Debian's snmp-mibs-downloader (non-free; it fetches them) or point MIBDIRS at a directory holding them"
 
 require_servers() {
 	local why=""
