@@ -22,7 +22,7 @@
 #define MIMESCAN_LINE_KEEP	1024	/* enough for any boundary */
 #define MIMESCAN_BOUNDARY_LEN	200	/* RFC 2046 5.1.1 allows 70 */
 
-enum field_kind { F_NONE, F_CTYPE, F_SUBJECT, F_FROM };
+enum field_kind { F_NONE, F_CTYPE, F_SUBJECT, F_FROM, F_OTHER };
 
 struct mimescan {
 	struct mimescan_result	 res;
@@ -77,6 +77,11 @@ over(struct mimescan *s, const char *why, long cap)
 static void
 field_add(struct mimescan *s, const char *p, size_t n)
 {
+	/* A Content-Type cut short could hide its boundary: refuse it. */
+	if (s->kind == F_CTYPE && (n > sizeof(s->field) - 1 - s->flen ||
+	    s->len > MIMESCAN_LINE_KEEP))
+		over(s, "a Content-Type field longer than the reader takes",
+		    MIMESCAN_FIELD_MAX);
 	if (n > sizeof(s->field) - 1 - s->flen)
 		n = sizeof(s->field) - 1 - s->flen;
 	memcpy(s->field + s->flen, p, n);
@@ -111,56 +116,97 @@ boundary_add(struct mimescan *s, const char *b, size_t n)
 	s->res.boundaries++;
 }
 
+/* Skips blanks and (nested) comments, RFC 5322 3.2.2 CFWS. */
+static const char *
+skip_cfws(const char *p)
+{
+	int depth;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '(')
+			return p;
+		for (depth = 0; *p; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')' && --depth == 0) {
+				p++;
+				break;
+			}
+		}
+	}
+}
+
+/* Adds b[0..n) as a boundary, trailing blanks off (a shorter prefix
+ * matches every delimiter line the longer one would). */
+static void
+boundary_trimmed(struct mimescan *s, const char *b, size_t n)
+{
+	while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+		n--;
+	boundary_add(s, b, n);
+}
+
 /*
- * The boundary of a Content-Type value, in every form GMime reads: a
- * token, a quoted string, and RFC 2231 (boundary*=charset''value, or
- * pieces boundary*0, boundary*1... joined in order of appearance).
+ * Every boundary parameter of a field, in every form GMime reads: a
+ * token, a quoted string, comments around it, RFC 2231 (boundary*=
+ * charset'language'value, and pieces boundary*0, boundary*1... joined in
+ * order). Each plain boundary parameter counts on its own, so a repeated
+ * one cannot hide the one GMime takes.
  */
 static void
-ctype_boundary(struct mimescan *s, const char *v)
+field_boundaries(struct mimescan *s, const char *v)
 {
-	char b[MIMESCAN_BOUNDARY_LEN + 1];
+	char one[MIMESCAN_BOUNDARY_LEN + 1], pieces[MIMESCAN_BOUNDARY_LEN + 1];
 	const char *p = v, *name, *q;
-	size_t n = 0, nl;
-	int ext;
+	size_t n, np = 0, nl;
+	int ext, piece;
 
 	while ((p = strchr(p, ';')) != NULL) {
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
+		p = skip_cfws(p + 1);
 		name = p;
-		nl = strcspn(p, "= \t;");
-		p += nl;
-		while (*p == ' ' || *p == '\t')
-			p++;
+		nl = strcspn(p, "= \t;(");
+		p = skip_cfws(p + nl);
 		if (*p != '=' || nl < 8 || strncasecmp(name, "boundary", 8))
 			continue;
 		if (nl > 8 && name[8] != '*')
 			continue;		/* "boundaryx" is another */
 		ext = nl > 8 && name[nl - 1] == '*';
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
+		piece = nl > 9 && isdigit((unsigned char)name[9]);
+		p = skip_cfws(p + 1);
+		n = 0;
 		if (*p == '"') {
 			for (p++; *p && *p != '"'; p++) {
 				if (*p == '\\' && p[1])
 					p++;
-				if (n < sizeof(b) - 1)
-					b[n++] = *p;
+				if (n < sizeof(one) - 1)
+					one[n++] = *p;
 			}
 		} else {
-			q = p + strcspn(p, "; \t");
+			q = p + strcspn(p, "; \t(");
 			/* charset'language'value: the value is after both. */
 			if (ext && (name = memchr(p, '\'', (size_t)(q - p))) &&
 			    (name = memchr(name + 1, '\'', (size_t)(q -
 			    name - 1))))
 				p = name + 1;
 			for (; p < q; p++)
-				if (n < sizeof(b) - 1)
-					b[n++] = *p;
+				if (n < sizeof(one) - 1)
+					one[n++] = *p;
+		}
+		if (piece) {
+			if (n > sizeof(pieces) - 1 - np)
+				n = sizeof(pieces) - 1 - np;
+			memcpy(pieces + np, one, n);
+			np += n;
+		} else {
+			boundary_trimmed(s, one, n);
 		}
 	}
-	boundary_add(s, b, n);
+	if (np > 0)
+		boundary_trimmed(s, pieces, np);
 }
 
 static void
@@ -169,16 +215,26 @@ field_end(struct mimescan *s)
 	const char *v = s->field;
 	size_t n;
 
+	if (s->kind == F_NONE)
+		return;
+	/*
+	 * A boundary is taken from any field that has one: GMime may read
+	 * as Content-Type what is spelt oddly here, and a boundary learnt
+	 * in vain only makes the count stricter.
+	 */
+	if (strcasestr(s->field, "boundary") != NULL)
+		field_boundaries(s, s->field);
 	if (s->kind == F_CTYPE) {
-		while (*v == ' ' || *v == '\t')
-			v++;
-		n = strcspn(v, "; \t(");
-		if (n >= 10 && strncasecmp(v, "multipart/", 10) == 0) {
-			ctype_boundary(s, v + n);
-			if (s->top && n == 16 && strncasecmp(v + 10, "report",
-			    6) == 0)
-				s->res.report = 1;
-		} else if ((n == 14 && !strncasecmp(v, "message/rfc822", 14)) ||
+		v = skip_cfws(v);
+		/* type/subtype: token characters (RFC 2045 5.1), as GMime
+		 * stops at the first other byte. */
+		for (n = 0; v[n] != '\0' && (isalnum((unsigned char)v[n]) ||
+		    strchr("!#$%&'*+-.^_`{|}~/", v[n]) != NULL); n++)
+			;
+		if (s->top && n == 16 && strncasecmp(v, "multipart/report",
+		    16) == 0)
+			s->res.report = 1;
+		if ((n == 14 && !strncasecmp(v, "message/rfc822", 14)) ||
 		    (n == 15 && !strncasecmp(v, "message/rfc2822", 15)) ||
 		    (n == 12 && !strncasecmp(v, "message/news", 12)) ||
 		    (n == 14 && !strncasecmp(v, "message/global", 14))) {
@@ -196,6 +252,18 @@ field_end(struct mimescan *s)
 	s->kind = F_NONE;
 	s->flen = 0;
 	s->field[0] = '\0';
+}
+
+/* Whether l[0..n) is name, ignoring case and blanks before the colon
+ * (the obsolete syntax of RFC 5322 4.5, which GMime takes). */
+static int
+name_is(const char *l, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+		n--;
+	return n == len && strncasecmp(l, name, len) == 0;
 }
 
 static void
@@ -216,51 +284,47 @@ header_line(struct mimescan *s, const char *l, size_t keep)
 		return;
 	}
 	field_end(s);
+	/*
+	 * Every line starts a field, even one GMime might not take as a
+	 * header (no colon, 8-bit name, an mbox "From " line): its boundary
+	 * parameters are learnt all the same.
+	 */
 	n = strcspn(l, ":");
-	if (n == keep)
-		return;
-	if (n == 12 && strncasecmp(l, "Content-Type", 12) == 0)
+	if (n < keep && name_is(l, n, "Content-Type"))
 		s->kind = F_CTYPE;
-	else if (s->top && n == 7 && strncasecmp(l, "Subject", 7) == 0)
+	else if (n < keep && s->top && name_is(l, n, "Subject"))
 		s->kind = F_SUBJECT;
-	else if (s->top && n == 4 && strncasecmp(l, "From", 4) == 0)
+	else if (n < keep && s->top && name_is(l, n, "From"))
 		s->kind = F_FROM;
-	if (s->kind != F_NONE)
+	else
+		s->kind = F_OTHER;
+	if (n < keep)
 		field_add(s, l + n + 1, keep - n - 1);
+	else
+		field_add(s, l, keep);
 }
 
-static void
-body_line(struct mimescan *s, const char *l, size_t keep)
+/*
+ * Whether a line is a delimiter of a boundary declared before: 0 no, 1 a
+ * part starts, 2 the close delimiter. GMime checks its boundaries on every
+ * line, in header blocks too (a part may end before its headers do).
+ */
+static int
+delimiter(struct mimescan *s, const char *l, size_t keep)
 {
 	size_t i, bl;
 
 	if (keep < 3 || l[0] != '-' || l[1] != '-')
-		return;
+		return 0;
 	for (i = 0; i < s->res.boundaries; i++) {
 		bl = s->blen[i];
 		if (keep < 2 + bl || memcmp(l + 2, s->boundary[i], bl) != 0)
 			continue;
 		if (keep >= 4 + bl && l[2 + bl] == '-' && l[3 + bl] == '-')
-			return;		/* the close delimiter */
-		if (++s->res.parts > MIMESCAN_PARTS_MAX)
-			over(s, "more MIME parts than the reader takes",
-			    MIMESCAN_PARTS_MAX);
-		s->in_header = 1;
-		s->next_message = 0;
-		return;
+			return 2;
+		return 1;
 	}
-}
-
-/* Whether a line starts with a field name and a colon (RFC 5322 2.2). */
-static int
-field_name(const char *l, size_t keep)
-{
-	size_t i;
-
-	for (i = 0; i < keep && l[i] != ':'; i++)
-		if ((unsigned char)l[i] <= ' ' || (unsigned char)l[i] >= 0x7f)
-			return 0;
-	return i > 0 && i < keep;
+	return 0;
 }
 
 /* One whole line, its end of line removed. */
@@ -268,22 +332,31 @@ static void
 line_done(struct mimescan *s)
 {
 	size_t keep = s->keep;
+	int d;
 
 	if (keep > 0 && s->line[keep - 1] == '\r' && keep == s->len) {
 		keep--;
 		s->len--;
 	}
 	s->line[keep] = '\0';
-	if (s->in_header && s->len > 0 && s->line[0] != ' ' &&
-	    s->line[0] != '\t' && !field_name(s->line, keep)) {
-		/* Not a header field: the body starts here, as in GMime. */
+	/*
+	 * Only an empty line ends a header block here. GMime may end one
+	 * earlier, at a line it does not take as a header; then what it
+	 * reads as body is counted here as header, against the stricter
+	 * caps, so no delimiter GMime sees goes uncounted.
+	 */
+	if ((d = delimiter(s, s->line, keep)) != 0) {
 		field_end(s);
 		s->top = 0;
-		s->in_header = 0;
 		s->next_message = 0;
-	}
-	if (!s->in_header) {
-		body_line(s, s->line, keep);
+		/* A part starts with its header block; after the close
+		 * delimiter comes the epilogue, a body. */
+		s->in_header = d == 1;
+		if (d == 1 && ++s->res.parts > MIMESCAN_PARTS_MAX)
+			over(s, "more MIME parts than the reader takes",
+			    MIMESCAN_PARTS_MAX);
+	} else if (!s->in_header) {
+		/* Body text: nothing to count. */
 	} else if (s->len == 0) {
 		/* The end of a header block. */
 		field_end(s);
