@@ -3,6 +3,8 @@
  * common non-standard formats (Exchange 2000/2003 and 2007+, Exim, qmail,
  * Sendmail, Postfix, Lotus Domino), and classifies it. MIME is GMime's;
  * what is ours is the grammar of the reports and the classification.
+ * The reader is split by concern (ndr.c, ndr_mime.c, dsn.c, ndr_text.c);
+ * ndr_int.h says which part does what.
  */
 #ifndef MC_NDR_H
 #define MC_NDR_H
