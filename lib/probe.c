@@ -37,6 +37,7 @@ struct scan_ctx {
 	const char		*where;		/* "test mailbox", ... */
 	size_t			 skipped;	/* not read, this run */
 	size_t			 oversize_more;	/* oversize, not noted */
+	size_t			 unparseable;	/* unreadable bounces, this run */
 };
 
 static void
@@ -239,6 +240,9 @@ bounce_found(void *arg, const struct mailbox_msg *m)
 		if (deadline_expired())
 			return -1;	/* read again by the next run */
 		ctx->st->count.unparseable++;
+		/* A few notes, the rest summed: the verdict has few slots. */
+		if (++ctx->unparseable > SCAN_SKIPPED_NOTES)
+			return 0;
 		snprintf(note, sizeof(note), "unreadable message %s %s in the "
 		    "bounce mailbox: %s", m->refname, ref, err.msg);
 		verdict_add(ctx->runerr, MC_WARNING, REASON_UNPARSEABLE, -1,
@@ -254,6 +258,8 @@ bounce_found(void *arg, const struct mailbox_msg *m)
 		goto out;		/* another probe's, or forged */
 	if (rep.class == NDR_UNPARSEABLE) {
 		ctx->st->count.unparseable++;
+		if (++ctx->unparseable > SCAN_SKIPPED_NOTES)
+			goto out;
 		snprintf(subj, sizeof(subj), "%s", rep.subject ? rep.subject :
 		    "");
 		snprintf(from, sizeof(from), "%s", rep.from ? rep.from : "");
@@ -351,15 +357,17 @@ send_canary(const struct config *cfg, struct state *st,
 	c->status = CANARY_SUBMITTING;
 	memcpy(c->token, token, sizeof(c->token));
 	c->sent_at = now;
+	/* The saved record must hold next_seq past it, or it is corrupt. */
+	st->next_seq = seq + 1;
 	if (state_set_str(&c->rcpt, rcpt) == -1 ||
 	    state_save(cfg->state_dir, cfg->name, st, &err) == -1) {
 		buf_free(&msg);
 		state_drop_last(st);
+		st->next_seq = seq;
 		error_prefix(&err, "no canary sent: it could not be recorded");
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
-	st->next_seq++;
 	rc = submit_send(cfg, rcpt, msg.data, msg.len, &res, &err);
 	buf_free(&msg);
 	/* The record is the last one: nothing was added while sending. */
@@ -499,6 +507,14 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 		    "(%zu of them over max_message_size); see the mailboxes",
 		    ctx.skipped - SCAN_SKIPPED_NOTES, ctx.oversize_more);
 		verdict_add(&runerr, MC_WARNING, REASON_OVERSIZE, -1, note);
+	}
+	if (ctx.unparseable > SCAN_SKIPPED_NOTES) {
+		char note[200];
+
+		snprintf(note, sizeof(note), "%zu more unparseable bounces kept "
+		    "in the bounce mailbox", ctx.unparseable -
+		    SCAN_SKIPPED_NOTES);
+		verdict_add(&runerr, MC_WARNING, REASON_UNPARSEABLE, -1, note);
 	}
 	rep->found = ctx.found;
 

@@ -50,6 +50,24 @@ check "full record: recovery is seen (the new canary delivered: OK)" \
     wait_for full '.canaries[-1].status == "delivered"' 40
 check "full record: OK after recovery" rc_is 0
 
+# ---- a run killed while it submits: the record it saved is taken up ----
+HANG=$(( ${HOSTILE_TEST_PORT:-13000} + 150 ))
+start_scripted $HANG hang
+"$PLUGIN" --probe killed "${route[@]}" -S smtp://127.0.0.1:$HANG -t 30 >/dev/null 2>&1 &
+kpid=$!
+for i in $(seq 1 50); do
+	jqt '.canaries[0].status == "submitting"' "$STATE/killed.json" 2>/dev/null && break
+	sleep 0.1
+done
+kill -KILL $kpid; wait $kpid 2>/dev/null
+check "killed while submitting: the canary was recorded first, next_seq past it" \
+    jqt '.canaries[0].status == "submitting" and .next_seq == 2' "$STATE/killed.json"
+run --probe killed "${route[@]}" --no-send --output json
+check "killed while submitting: the next run loads that state (not moved aside)" \
+    bash -c "! ls '$STATE'/killed.json.corrupt-* >/dev/null 2>&1 && ! grep -q 'moved aside' <<<'$(sed "s/'/ /g" <<<"$OUT")'"
+check "killed while submitting: the canary is taken as in flight and counted sent" \
+    jqt '.canaries[0].status == "in_flight" and .counters.sent == 1' "$STATE/killed.json"
+
 # ---- the bounce mailbox full of hostile mail, then a real glitch bounce ----
 # Every hostile input sits ahead of the bounce, and one message over the
 # cap; each run must stay within -t and never go UNKNOWN, and the real
