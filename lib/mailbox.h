@@ -2,7 +2,8 @@
  * mailbox.h - finds canaries in a mailbox over IMAP or POP3 (libcurl).
  * Only messages not seen before are read, and only their headers, so the
  * cost of a run does not grow with unrelated mail. Deletion takes the
- * refs the probe recorded; nothing else is ever deleted.
+ * refs the probe recorded; nothing else is ever deleted. One interface
+ * for both protocols: imap.c and pop3.c do the protocol's part.
  */
 #ifndef MC_MAILBOX_H
 #define MC_MAILBOX_H
@@ -78,21 +79,16 @@ int	mailbox_delete(struct mailbox *, struct cursor *, struct mc_error *);
 struct mailbox *mailbox_close(struct mailbox *);
 
 /*
- * Parsers of server replies, exposed for unit tests. UIDs, UIDVALIDITY
- * and UIDNEXT are non-zero 32-bit numbers; anything else is unreadable.
+ * The parsers of server replies under their first names, for the fuzz
+ * target; they are imap_parse_status(), imap_parse_search(),
+ * imap_parse_fetch() (imap.h) and pop3_parse_list() (pop3.h), which say
+ * what each accepts.
  */
 int	mailbox_parse_status(const char *, unsigned long *uidvalidity,
 	    unsigned long *uidnext);
-/* Parses "* SEARCH n n n": the count, or -1 on bad input or more than max. */
 long	mailbox_parse_search(const char *, unsigned long *out, size_t max);
-/*
- * Parses the reply to "UID FETCH uid (UID INTERNALDATE RFC822.SIZE)":
- * 0 with size and arrived (0 when its date is unreadable), 1 when no
- * FETCH line is for uid (the message is gone), -1 when unreadable.
- */
 int	mailbox_parse_fetch(const char *, unsigned long uid,
 	    unsigned long *size, time_t *arrived);
-/* Parses "+OK n size" (RFC 1939 5, LIST n): 0, or -1 on bad input. */
 int	mailbox_parse_list(const char *, unsigned long n, unsigned long *size);
 
 #endif

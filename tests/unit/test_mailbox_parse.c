@@ -1,9 +1,11 @@
-/* Replies of IMAP servers, good and hostile, and SMTP queue ids. */
+/* Replies of IMAP and POP3 servers, good and hostile, and SMTP queue ids. */
 #include "tap.h"
 
 #include <string.h>
 
+#include "imap.h"
 #include "mailbox.h"
+#include "pop3.h"
 #include "submit.h"
 
 static void
@@ -12,22 +14,22 @@ test_status(void **unused)
 	unsigned long v = 0, n = 0;
 
 	(void)unused;
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY "
 	    "1763788800 UIDNEXT 5)\r\n", &v, &n), 0);
 	assert_int_equal(v, 1763788800);
 	assert_int_equal(n, 5);
-	assert_int_equal(mailbox_parse_status("* STATUS \"A b\" (UIDNEXT 9 "
+	assert_int_equal(imap_parse_status("* STATUS \"A b\" (UIDNEXT 9 "
 	    "UIDVALIDITY 3)\r\n", &v, &n), 0);
 	assert_int_equal(v, 3);
 	assert_int_equal(n, 9);
-	assert_int_equal(mailbox_parse_status("", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDNEXT 5)",
+	assert_int_equal(imap_parse_status("", &v, &n), -1);
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDNEXT 5)",
 	    &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY x "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY x "
 	    "UIDNEXT 5)", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY "
 	    "99999999999999999999999 UIDNEXT 5)", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY 0 "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY 0 "
 	    "UIDNEXT 5)", &v, &n), -1);
 }
 
@@ -38,27 +40,27 @@ test_status_32bit(void **unused)
 	unsigned long v = 0, n = 0;
 
 	(void)unused;
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY "
 	    "4294967295 UIDNEXT 4294967295)\r\n", &v, &n), 0);
 	assert_int_equal(v, 4294967295UL);
 	assert_int_equal(n, 4294967295UL);
 	/* The reply that once carried the cursor past every real UID. */
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
 	    "UIDNEXT 4294967296)\r\n", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY "
 	    "4294967296 UIDNEXT 5)\r\n", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
 	    "UIDNEXT 0)\r\n", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
 	    "UIDNEXT -5)\r\n", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY 7 "
 	    "UIDNEXT 5x)\r\n", &v, &n), -1);
 	/* Only keys of the STATUS list itself, never of a later line. */
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (MESSAGES 3)\r\n"
+	assert_int_equal(imap_parse_status("* STATUS INBOX (MESSAGES 3)\r\n"
 	    "* OK [UIDVALIDITY 7] [UIDNEXT 9]\r\n", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (XUIDNEXT 9 "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (XUIDNEXT 9 "
 	    "UIDVALIDITY 7)\r\n", &v, &n), -1);
-	assert_int_equal(mailbox_parse_status("* STATUS \"a (UIDNEXT 9)\" "
+	assert_int_equal(imap_parse_status("* STATUS \"a (UIDNEXT 9)\" "
 	    "(UIDVALIDITY 7 UIDNEXT 8)\r\n", &v, &n), 0);
 	assert_int_equal(n, 8);
 }
@@ -69,27 +71,27 @@ test_search(void **unused)
 	unsigned long u[4];
 
 	(void)unused;
-	assert_int_equal(mailbox_parse_search("* SEARCH\r\n", u, 4), 0);
-	assert_int_equal(mailbox_parse_search("* SEARCH 3 17 9\r\n", u, 4), 3);
+	assert_int_equal(imap_parse_search("* SEARCH\r\n", u, 4), 0);
+	assert_int_equal(imap_parse_search("* SEARCH 3 17 9\r\n", u, 4), 3);
 	assert_int_equal(u[1], 17);
 	/* More than fit: refused, never some of them taken for all. */
-	assert_int_equal(mailbox_parse_search("* SEARCH 1 2 3 4 5 6", u, 4),
+	assert_int_equal(imap_parse_search("* SEARCH 1 2 3 4 5 6", u, 4),
 	    -1);
-	assert_int_equal(mailbox_parse_search("* SEARCH 1 2 3 4", u, 4), 4);
-	assert_int_equal(mailbox_parse_search("* SEARCH 1 x", u, 4), -1);
-	assert_int_equal(mailbox_parse_search("* SEARCH 0", u, 4), -1);
-	assert_int_equal(mailbox_parse_search("garbage", u, 4), -1);
+	assert_int_equal(imap_parse_search("* SEARCH 1 2 3 4", u, 4), 4);
+	assert_int_equal(imap_parse_search("* SEARCH 1 x", u, 4), -1);
+	assert_int_equal(imap_parse_search("* SEARCH 0", u, 4), -1);
+	assert_int_equal(imap_parse_search("garbage", u, 4), -1);
 	/* 32 bits (RFC 3501 2.3.1.1), digits only. */
-	assert_int_equal(mailbox_parse_search("* SEARCH 4294967295\r\n", u,
+	assert_int_equal(imap_parse_search("* SEARCH 4294967295\r\n", u,
 	    4), 1);
 	assert_int_equal(u[0], 4294967295UL);
-	assert_int_equal(mailbox_parse_search("* SEARCH 4294967296\r\n", u,
+	assert_int_equal(imap_parse_search("* SEARCH 4294967296\r\n", u,
 	    4), -1);
-	assert_int_equal(mailbox_parse_search("* SEARCH 18446744073709551617",
+	assert_int_equal(imap_parse_search("* SEARCH 18446744073709551617",
 	    u, 4), -1);
-	assert_int_equal(mailbox_parse_search("* SEARCH 3 +4", u, 4), -1);
-	assert_int_equal(mailbox_parse_search("* SEARCH 3 4x", u, 4), -1);
-	assert_int_equal(mailbox_parse_search("* SEARCHX 3", u, 4), -1);
+	assert_int_equal(imap_parse_search("* SEARCH 3 +4", u, 4), -1);
+	assert_int_equal(imap_parse_search("* SEARCH 3 4x", u, 4), -1);
+	assert_int_equal(imap_parse_search("* SEARCHX 3", u, 4), -1);
 }
 
 static void
@@ -99,39 +101,39 @@ test_fetch(void **unused)
 	time_t at = 0;
 
 	(void)unused;
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 INTERNALDATE "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 INTERNALDATE "
 	    "\"22-Nov-2026 05:30:01 +0000\" RFC822.SIZE 9437184)\r\n", 7,
 	    &size, &at), 0);
 	assert_int_equal(size, 9437184);
 	assert_int_equal(at, 1795325401);
 	/* Order free, FLAGS and unsolicited news of others skipped. */
-	assert_int_equal(mailbox_parse_fetch("* 1 FETCH (FLAGS (\\Seen))\r\n"
+	assert_int_equal(imap_parse_fetch("* 1 FETCH (FLAGS (\\Seen))\r\n"
 	    "* 3 EXISTS\r\n* 2 FETCH (RFC822.SIZE 0 FLAGS (\\Seen \\Recent) "
 	    "UID 7)\r\n", 7, &size, &at), 0);
 	assert_int_equal(size, 0);
 	assert_int_equal(at, 0);
 	/* An unreadable date is no date, not an unreadable reply. */
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 INTERNALDATE "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 INTERNALDATE "
 	    "\"someday\" RFC822.SIZE 5)", 7, &size, &at), 0);
 	assert_int_equal(at, 0);
 	/* Nothing for UID 7: it is gone. */
-	assert_int_equal(mailbox_parse_fetch("", 7, &size, &at), 1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 8 RFC822.SIZE "
+	assert_int_equal(imap_parse_fetch("", 7, &size, &at), 1);
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 8 RFC822.SIZE "
 	    "5)\r\n", 7, &size, &at), 1);
 	/* Unreadable: no size, a size or UID past 32 bits, junk, literals. */
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 FLAGS ())", 7,
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 FLAGS ())", 7,
 	    &size, &at), -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
 	    "4294967296)", 7, &size, &at), -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 4294967303 "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 4294967303 "
 	    "RFC822.SIZE 5)", 7, &size, &at), -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
 	    "-1)", 7, &size, &at), -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE 5",
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE 5",
 	    7, &size, &at), -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 X {5}\r\n",
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 X {5}\r\n",
 	    7, &size, &at), -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 INTERNALDATE "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 INTERNALDATE "
 	    "\"22-Nov", 7, &size, &at), -1);
 }
 
@@ -141,18 +143,42 @@ test_list(void **unused)
 	unsigned long size = 0;
 
 	(void)unused;
-	assert_int_equal(mailbox_parse_list("+OK 3 9437184", 3, &size), 0);
+	assert_int_equal(pop3_parse_list("+OK 3 9437184", 3, &size), 0);
 	assert_int_equal(size, 9437184);
-	assert_int_equal(mailbox_parse_list("+OK 3 120 octets", 3, &size), 0);
+	assert_int_equal(pop3_parse_list("+OK 3 120 octets", 3, &size), 0);
 	assert_int_equal(size, 120);
-	assert_int_equal(mailbox_parse_list("+OK 4 120", 3, &size), -1);
-	assert_int_equal(mailbox_parse_list("-ERR no such message", 3, &size),
+	assert_int_equal(pop3_parse_list("+OK 4 120", 3, &size), -1);
+	assert_int_equal(pop3_parse_list("-ERR no such message", 3, &size),
 	    -1);
-	assert_int_equal(mailbox_parse_list("+OK 3", 3, &size), -1);
-	assert_int_equal(mailbox_parse_list("+OK 3 x", 3, &size), -1);
-	assert_int_equal(mailbox_parse_list("+OK 3 99999999999", 3, &size),
+	assert_int_equal(pop3_parse_list("+OK 3", 3, &size), -1);
+	assert_int_equal(pop3_parse_list("+OK 3 x", 3, &size), -1);
+	assert_int_equal(pop3_parse_list("+OK 3 99999999999", 3, &size),
 	    -1);
-	assert_int_equal(mailbox_parse_list("", 3, &size), -1);
+	assert_int_equal(pop3_parse_list("", 3, &size), -1);
+}
+
+/* The first names, which the fuzz target calls, still parse. */
+static void
+test_old_names(void **unused)
+{
+	unsigned long a = 0, b = 0, u[2];
+	time_t at = 0;
+
+	(void)unused;
+	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY "
+	    "7 UIDNEXT 9)\r\n", &a, &b), 0);
+	assert_int_equal(a, 7);
+	assert_int_equal(b, 9);
+	assert_int_equal(mailbox_parse_search("* SEARCH 3 4\r\n", u, 2), 2);
+	assert_int_equal(mailbox_parse_search("* SEARCH 3 4 5\r\n", u, 2),
+	    -1);
+	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
+	    "120)\r\n", 7, &a, &at), 0);
+	assert_int_equal(a, 120);
+	assert_int_equal(mailbox_parse_fetch("", 7, &a, &at), 1);
+	assert_int_equal(mailbox_parse_list("+OK 3 99", 3, &a), 0);
+	assert_int_equal(a, 99);
+	assert_int_equal(mailbox_parse_list("+OK 4 99", 3, &a), -1);
 }
 
 static void
@@ -189,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_search),
 		cmocka_unit_test(test_fetch),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_old_names),
 		cmocka_unit_test(test_queue_id),
 	};
 
