@@ -35,7 +35,8 @@ enum setting_type {
 	T_PATH,
 	T_URL_SMTP,
 	T_URL_MAILBOX,
-	T_SECONDS,	/* whole number in [min, max] */
+	T_SECONDS,	/* a duration: whole number of seconds in [min, max] */
+	T_COUNT,	/* how many of something: whole number in [min, max] */
 	T_BYTES,	/* a size in bytes, with an optional k or M suffix */
 	T_BOOL,		/* on/off, yes/no, true/false, 1/0 */
 	T_STARTTLS,
@@ -78,14 +79,14 @@ static const struct setting settings[] = {
 	S(keep,			T_BOOL,		"off",		0, 0),
 	S(no_send,		T_BOOL,		"off",		0, 0),
 	S(timeout,		T_SECONDS,	"30",		1, 3600),
-	S(history,		T_SECONDS,	"50",		1, 1000),
+	S(history,		T_COUNT,	"50",		1, 1000),
 	S(max_message_size,	T_BYTES,	"10M",		64 * 1024,
 	    1024L * 1024 * 1024),
 	S(output,		T_OUTPUT,	"nagios",	0, 0),
-	S(snmp_index,		T_SECONDS,	"0",		0, 4294967295L),
+	S(snmp_index,		T_COUNT,	"0",		0, 4294967295L),
 	S(agentx_socket,	T_STRING,	"unix:/var/agentx/master", 0, 0),
 	S(notifications,	T_BOOL,		"on",		0, 0),
-	S(workers,		T_SECONDS,	"16",		1, 256),
+	S(workers,		T_COUNT,	"16",		1, 256),
 };
 #undef S
 
@@ -222,8 +223,9 @@ parse_bool(const char *v, int *out)
 	return -1;
 }
 
+/* Digits only, no sign, no suffix; fits a long. */
 static int
-parse_seconds(const char *v, long *out)
+parse_whole(const char *v, long *out)
 {
 	char *end;
 	long n;
@@ -305,11 +307,19 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return error_set(err, "out of memory");
 		return 0;
 	case T_SECONDS:
-		if (parse_seconds(value, &n) == -1 || n < s->min ||
+		if (parse_whole(value, &n) == -1 || n < s->min ||
 		    n > s->max)
 			return error_set(err, "%s must be a whole number of "
 			    "seconds from %ld to %ld, not '%s'", key, s->min,
 			    s->max, value);
+		*(long *)field = n;
+		return 0;
+	case T_COUNT:
+		if (parse_whole(value, &n) == -1 || n < s->min ||
+		    n > s->max)
+			return error_set(err, "%s must be a whole number from "
+			    "%ld to %ld, not '%s'", key, s->min, s->max,
+			    value);
 		*(long *)field = n;
 		return 0;
 	case T_BYTES:
@@ -915,6 +925,7 @@ config_dump(const struct config *cfg, FILE *fp)
 			    *(char *const *)field : "");
 			break;
 		case T_SECONDS:
+		case T_COUNT:
 		case T_BYTES:
 			fprintf(fp, "%ld", *(const long *)field);
 			break;
@@ -970,6 +981,7 @@ config_same(const struct config *a, const struct config *b)
 				return 0;
 			break;
 		case T_SECONDS:
+		case T_COUNT:
 		case T_BYTES:
 			if (*(const long *)fa != *(const long *)fb)
 				return 0;

@@ -74,6 +74,17 @@ test_values(void **unused)
 		{ "interval", "5m", 0, "whole number" },
 		{ "timeout", "0", 0, "from 1" },
 		{ "lost_after", "99999999999999999999", 0, "whole number" },
+		/* Seconds are seconds; counts are counts. */
+		{ "lost_after", "5", 0, "lost_after must be a whole number of "
+		    "seconds from 10 to 2592000, not '5'" },
+		{ "history", "0", 0, "history must be a whole number from 1 "
+		    "to 1000, not '0'" },
+		{ "history", "1000", 1, NULL },
+		{ "history", "x", 0, "history must be a whole number from" },
+		{ "workers", "257", 0, "workers must be a whole number from 1 "
+		    "to 256, not '257'" },
+		{ "snmp_index", "-1", 0, "snmp_index must be a whole number "
+		    "from 0 to 4294967295, not '-1'" },
 		{ "warning", "10:", 1, NULL },
 		{ "warning", "ten", 0, "range" },
 		{ "starttls", "optional", 1, NULL },
