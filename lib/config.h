@@ -29,6 +29,28 @@ enum output_format {
 #define CONFIG_LINE_MAX		16384		/* characters of a line */
 #define CONFIG_SECRET_MAX	1024		/* bytes of a password */
 #define CONFIG_SECRET_FILE_MAX	(64 * 1024)	/* bytes of its file */
+#define CONFIG_KEY_MAX		31		/* characters of a key */
+#define CONFIG_SETTINGS_MAX	48		/* entries of the table */
+
+/* Which programs read a setting (struct config_option.programs). */
+#define CONFIG_PLUGIN	0x01	/* check_mailcanary: a key and an option */
+#define CONFIG_DAEMON	0x02	/* mailcanaryd: a key of a probe */
+#define CONFIG_GLOBAL	0x04	/* mailcanaryd: one value, from [global] */
+
+/*
+ * One setting of the table as the command line and --help see it. The
+ * long option is the INI key with '_' turned into '-'. A switch (arg
+ * NULL) takes no value on the command line and means "on".
+ */
+struct config_option {
+	const char	*key;			/* INI key: "lost_after" */
+	char		 option[CONFIG_KEY_MAX + 1];	/* "lost-after" */
+	int		 letter;		/* short option; 0: none */
+	const char	*arg;			/* "SECONDS"; NULL: switch */
+	const char	*help;			/* one line, no default */
+	const char	*def;			/* NULL: no default */
+	unsigned	 programs;		/* CONFIG_PLUGIN... */
+};
 
 struct config {
 	char		*probe;		/* [probe NAME]; NULL: derived */
@@ -75,6 +97,22 @@ struct config {
 	 * cycle zeroes the counters in the state file. */
 	int		 reset_counters;
 };
+
+/*
+ * Fills *out with the i-th setting of the table (0 first), in the order
+ * of config_dump(): 0, or -1 past the last one. The strings are the
+ * table's constants. At most CONFIG_SETTINGS_MAX settings.
+ */
+int	config_option(size_t i, struct config_option *out);
+/*
+ * Prints one option's --help entry: short and long option, argument,
+ * help and default, wrapped before column 80. Used for a program's own
+ * options too (key NULL, option filled in).
+ */
+void	config_option_help(const struct config_option *, FILE *);
+/* Prints the entries of every setting that programs (CONFIG_PLUGIN...)
+ * read, in the order of the table. */
+void	config_help(FILE *, unsigned programs);
 
 void	config_init(struct config *);
 void	config_clear(struct config *);
