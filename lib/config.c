@@ -1,6 +1,8 @@
 /*
- * config.c - the table of settings, their parsing and range checks, the
- * INI loader and the final consistency checks of a probe.
+ * config.c - the table of settings, their parsing and range checks by
+ * kind, the command line's and --help's view of the table
+ * (config_option()), the INI loader and the final consistency checks of
+ * a probe.
  *
  * The INI loader is a small strict parser of our own, not inih: Debian
  * builds inih with INI_MAX_LINE 200 on the stack and no realloc, so any

@@ -1,7 +1,8 @@
 /*
  * config.h - the settings of one probe. Every setting is declared once in
- * a table (name, type, default, bounds) in config.c; the INI file, the
- * command line and the effective-config dump all go through that table.
+ * a table in config.c (key, kind, default, bounds, short option, argument
+ * name, help, programs); the INI file, the command line, --help and the
+ * effective-config dump all go through that table.
  */
 #ifndef MC_CONFIG_H
 #define MC_CONFIG_H
@@ -52,8 +53,17 @@ struct config_option {
 	unsigned	 programs;		/* CONFIG_PLUGIN... */
 };
 
+/*
+ * One probe's configuration. The settings are fields of the table in
+ * config.c (config_option() lists them with the programs that read
+ * them); the groups below say who reads each. The runtime fields at the
+ * end are never set by a key or an option.
+ */
 struct config {
-	char		*probe;		/* [probe NAME]; NULL: derived */
+	char		*probe;		/* [probe NAME] or --probe; NULL:
+					 * derived */
+
+	/* Settings of a probe: check_mailcanary and mailcanaryd alike. */
 	char		*smtp;
 	int		 starttls;
 	char		*smtp_user;
@@ -65,7 +75,8 @@ struct config {
 	int		 mailbox_starttls;
 	char		*mailbox_user;
 	char		*mailbox_password_file;
-	char		*bounce_mailbox;	/* where bounces to `from` land */
+	char		*bounce_mailbox;	/* where bounces to `from`
+						 * land */
 	char		*bounce_user;
 	char		*bounce_password_file;
 	char		*ca_file;
@@ -79,22 +90,29 @@ struct config {
 	int		 no_send;
 	long		 timeout;
 	long		 history;
-	long		 max_message_size;	/* bytes; larger mail skipped */
-	int		 output;
-	long		 snmp_index;		/* mailcanaryd: table row */
-	char		*agentx_socket;		/* mailcanaryd, [global] */
-	int		 notifications;		/* mailcanaryd: send traps */
-	long		 workers;		/* mailcanaryd, [global]: most
-						 * cycles running at once */
+	long		 max_message_size;	/* bytes; larger mail
+						 * skipped */
 
-	/* Derived by config_finish(). */
+	/* check_mailcanary only. */
+	int		 output;
+
+	/* mailcanaryd only, per probe. */
+	long		 snmp_index;		/* table row; 0: position */
+	int		 notifications;		/* send traps */
+
+	/* mailcanaryd only, [global]: one value for the daemon. */
+	char		*agentx_socket;
+	long		 workers;		/* most cycles running at
+						 * once */
+
+	/* Runtime: derived by config_finish(). */
 	char		*smtp_password;		/* from file or environment */
 	char		*mailbox_password;
 	char		*bounce_password;
 	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
 
-	/* Set by mailcanaryd when a reload changed the probe: the next
-	 * cycle zeroes the counters in the state file. */
+	/* Runtime: set by mailcanaryd when a reload changed the probe:
+	 * the next cycle zeroes the counters in the state file. */
 	int		 reset_counters;
 };
 
