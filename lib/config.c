@@ -1,6 +1,8 @@
 /*
- * config.c - the table of settings, their parsing and range checks, the
- * INI loader and the final consistency checks of a probe.
+ * config.c - the table of settings, their parsing and range checks by
+ * kind, the command line's and --help's view of the table
+ * (config_option()), the INI loader and the final consistency checks of
+ * a probe.
  *
  * The INI loader is a small strict parser of our own, not inih: Debian
  * builds inih with INI_MAX_LINE 200 on the stack and no realloc, so any
@@ -35,7 +37,8 @@ enum setting_type {
 	T_PATH,
 	T_URL_SMTP,
 	T_URL_MAILBOX,
-	T_SECONDS,	/* whole number in [min, max] */
+	T_SECONDS,	/* a duration: whole number of seconds in [min, max] */
+	T_COUNT,	/* how many of something: whole number in [min, max] */
 	T_BYTES,	/* a size in bytes, with an optional k or M suffix */
 	T_BOOL,		/* on/off, yes/no, true/false, 1/0 */
 	T_STARTTLS,
@@ -50,54 +53,193 @@ struct setting {
 	const char		*def;	/* NULL: unset */
 	long			 min;
 	long			 max;
+	int			 letter;	/* short option; 0: none */
+	const char		*arg;	/* for --help; NULL: a switch */
+	unsigned		 programs;	/* CONFIG_PLUGIN... */
+	const char		*help;
 };
 
-#define S(n, t, d, lo, hi) { #n, t, offsetof(struct config, n), d, lo, hi }
+/*
+ * The settings, in the order of --show-config and --help. Each line is
+ * the INI key (the long option is the same with '-' for '_'), its kind,
+ * default and bounds, then what the command line and --help need: the
+ * short option, the argument's name (NULL: a switch that means "on"),
+ * the programs that read it and one line of help without the default.
+ */
+#define P	CONFIG_PLUGIN
+#define D	CONFIG_DAEMON
+#define G	(CONFIG_DAEMON | CONFIG_GLOBAL)
+#define S(n, t, d, lo, hi, l, a, p, h) \
+	{ #n, t, offsetof(struct config, n), d, lo, hi, l, a, p, h }
 static const struct setting settings[] = {
-	S(smtp,			T_URL_SMTP,	NULL,		0, 0),
-	S(starttls,		T_STARTTLS,	"required",	0, 0),
-	S(smtp_user,		T_STRING,	NULL,		0, 0),
-	S(smtp_password_file,	T_PATH,		NULL,		0, 0),
-	S(from,			T_ADDRESS,	NULL,		0, 0),
-	S(to,			T_ADDRESS,	NULL,		0, 0),
-	S(fresh_address,	T_BOOL,		"on",		0, 0),
-	S(mailbox,		T_URL_MAILBOX,	NULL,		0, 0),
-	S(mailbox_starttls,	T_STARTTLS,	"required",	0, 0),
-	S(mailbox_user,		T_STRING,	NULL,		0, 0),
-	S(mailbox_password_file, T_PATH,	NULL,		0, 0),
-	S(bounce_mailbox,	T_URL_MAILBOX,	NULL,		0, 0),
-	S(bounce_user,		T_STRING,	NULL,		0, 0),
-	S(bounce_password_file,	T_PATH,		NULL,		0, 0),
-	S(ca_file,		T_PATH,		NULL,		0, 0),
-	S(insecure,		T_BOOL,		"off",		0, 0),
-	S(state_dir,		T_PATH,		CONFIG_DEFAULT_STATEDIR, 0, 0),
-	S(interval,		T_SECONDS,	"0",		0, 86400 * 7),
-	S(warning,		T_RANGE,	"1800",		0, 0),
-	S(critical,		T_RANGE,	"3600",		0, 0),
-	S(lost_after,		T_SECONDS,	"7200",		10, 86400 * 30),
-	S(keep,			T_BOOL,		"off",		0, 0),
-	S(no_send,		T_BOOL,		"off",		0, 0),
-	S(timeout,		T_SECONDS,	"30",		1, 3600),
-	S(history,		T_SECONDS,	"50",		1, 1000),
-	S(max_message_size,	T_BYTES,	"10M",		64 * 1024,
-	    1024L * 1024 * 1024),
-	S(output,		T_OUTPUT,	"nagios",	0, 0),
-	S(snmp_index,		T_SECONDS,	"0",		0, 4294967295L),
-	S(agentx_socket,	T_STRING,	"unix:/var/agentx/master", 0, 0),
-	S(notifications,	T_BOOL,		"on",		0, 0),
-	S(workers,		T_SECONDS,	"16",		1, 256),
+	S(smtp, T_URL_SMTP, NULL, 0, 0, 'S', "URL", P | D,
+	    "smtp://host[:port] or smtps://host[:port]"),
+	S(starttls, T_STARTTLS, "required", 0, 0, 0, "POLICY", P | D,
+	    "STARTTLS for smtp://: required, optional or never"),
+	S(smtp_user, T_STRING, NULL, 0, 0, 0, "USER", P | D,
+	    "SMTP AUTH user"),
+	S(smtp_password_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "its password: the first line of FILE"),
+	S(from, T_ADDRESS, NULL, 0, 0, 'f', "ADDR", P | D,
+	    "envelope sender and From: (bounces go here)"),
+	S(to, T_ADDRESS, NULL, 0, 0, 'r', "ADDR", P | D,
+	    "the test mailbox address"),
+	S(fresh_address, T_BOOL, "on", 0, 0, 0, "on|off", P | D,
+	    "send to LOCAL+TOKEN@DOMAIN"),
+	S(mailbox, T_URL_MAILBOX, NULL, 0, 0, 'M', "URL", P | D,
+	    "imap[s]://host[:port][/FOLDER] or pop3[s]://host[:port]"),
+	S(mailbox_starttls, T_STARTTLS, "required", 0, 0, 0, "POLICY",
+	    P | D, "STARTTLS for imap:// and pop3://"),
+	S(mailbox_user, T_STRING, NULL, 0, 0, 0, "USER", P | D,
+	    "test mailbox user"),
+	S(mailbox_password_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "its password: the first line of FILE"),
+	S(bounce_mailbox, T_URL_MAILBOX, NULL, 0, 0, 0, "URL", P | D,
+	    "where bounces to --from land: every bounce is read, tied to "
+	    "its canary and classified"),
+	S(bounce_user, T_STRING, NULL, 0, 0, 0, "USER", P | D,
+	    "bounce mailbox user"),
+	S(bounce_password_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "its password: the first line of FILE"),
+	S(ca_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "CA bundle for TLS"),
+	S(insecure, T_BOOL, "off", 0, 0, 0, NULL, P | D,
+	    "skip TLS certificate verification"),
+	S(state_dir, T_PATH, CONFIG_DEFAULT_STATEDIR, 0, 0, 0, "DIR", P | D,
+	    "where state, lock and key files live"),
+	S(interval, T_SECONDS, "0", 0, 86400 * 7, 0, "SECONDS", P | D,
+	    "least time between canaries"),
+	S(warning, T_RANGE, "1800", 0, 0, 'w', "RANGE", P | D,
+	    "latency warning threshold, seconds"),
+	S(critical, T_RANGE, "3600", 0, 0, 'c', "RANGE", P | D,
+	    "latency critical threshold, seconds"),
+	S(lost_after, T_SECONDS, "7200", 10, 86400 * 30, 0, "SECONDS", P | D,
+	    "a canary neither arrived nor bounced by then is HIDDEN"),
+	S(keep, T_BOOL, "off", 0, 0, 0, NULL, P | D,
+	    "leave found canaries in the mailbox"),
+	S(no_send, T_BOOL, "off", 0, 0, 0, NULL, P | D,
+	    "scan and evaluate only"),
+	S(timeout, T_SECONDS, "30", 1, 3600, 't', "SECONDS", P | D,
+	    "bound on the whole run"),
+	S(history, T_COUNT, "50", 1, 1000, 0, "N", P | D,
+	    "resolved canaries kept in state"),
+	S(max_message_size, T_BYTES, "10M", 64 * 1024, 1024L * 1024 * 1024,
+	    0, "SIZE", P | D, "larger mail is skipped unread and reported; "
+	    "bytes, or a k or M suffix"),
+	S(output, T_OUTPUT, "nagios", 0, 0, 0, "FORMAT", P,
+	    "nagios or json"),
+	S(snmp_index, T_COUNT, "0", 0, 4294967295L, 0, "N", D,
+	    "the probe's row in the MIB table; 0: its place in the file"),
+	S(agentx_socket, T_STRING, "unix:/var/agentx/master", 0, 0, 0,
+	    "ADDR", G, "snmpd's AgentX socket"),
+	S(notifications, T_BOOL, "on", 0, 0, 0, "on|off", D,
+	    "send notifications when a probe's condition changes"),
+	S(workers, T_COUNT, "16", 1, 256, 0, "N", G,
+	    "most probe cycles running at once"),
 };
 #undef S
+#undef P
+#undef D
+#undef G
+
+#define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
+_Static_assert(NSETTINGS <= CONFIG_SETTINGS_MAX,
+    "CONFIG_SETTINGS_MAX is too small for the table");
 
 static const struct setting *
 setting_find(const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+	for (i = 0; i < NSETTINGS; i++)
 		if (strcmp(settings[i].name, key) == 0)
 			return &settings[i];
 	return NULL;
+}
+
+int
+config_option(size_t i, struct config_option *out)
+{
+	const struct setting *s;
+	size_t k;
+
+	if (i >= NSETTINGS)
+		return -1;
+	s = &settings[i];
+	memset(out, 0, sizeof(*out));
+	out->key = s->name;
+	/* The table's names are short constants; the unit test checks. */
+	for (k = 0; s->name[k] != '\0' && k < CONFIG_KEY_MAX; k++)
+		out->option[k] = s->name[k] == '_' ? '-' : s->name[k];
+	out->letter = s->letter;
+	out->arg = s->arg;
+	out->help = s->help;
+	out->def = s->def;
+	out->programs = s->programs;
+	return 0;
+}
+
+/*
+ * One entry of --help: "  -S, --smtp URL" or "      --starttls POLICY",
+ * then the help and the default from column HELP_COLUMN, words wrapped
+ * before column HELP_WIDTH (a word longer than a line stays whole).
+ */
+#define HELP_COLUMN	30
+#define HELP_WIDTH	79
+
+void
+config_option_help(const struct config_option *o, FILE *fp)
+{
+	char left[128], text[512];
+	const char *p;
+	size_t n, room = HELP_WIDTH - HELP_COLUMN;
+	int col;
+
+	if (o->letter)
+		snprintf(left, sizeof(left), "  -%c, --%s%s%s", o->letter,
+		    o->option, o->arg ? " " : "", o->arg ? o->arg : "");
+	else
+		snprintf(left, sizeof(left), "      --%s%s%s", o->option,
+		    o->arg ? " " : "", o->arg ? o->arg : "");
+	/* "(default X)" stays on one line: its blank is '\001' until
+	 * printed. */
+	if (o->def != NULL)
+		snprintf(text, sizeof(text), "%s (default\001%s)", o->help,
+		    o->def);
+	else
+		snprintf(text, sizeof(text), "%s", o->help);
+	col = fprintf(fp, "%s", left);
+	if (col > HELP_COLUMN - 2 || text[0] == '\0') {
+		fputc('\n', fp);
+		col = 0;
+	}
+	for (p = text; *p != '\0'; ) {
+		fprintf(fp, "%*s", HELP_COLUMN - col, "");
+		n = strlen(p);
+		if (n > room) {
+			/* The last blank that fits, else the first at all. */
+			for (n = room; n > 0 && p[n] != ' '; n--)
+				;
+			if (n == 0)
+				n = strcspn(p, " ");
+		}
+		for (; n > 0; n--, p++)
+			fputc(*p == '\001' ? ' ' : *p, fp);
+		fputc('\n', fp);
+		p += strspn(p, " ");
+		col = 0;
+	}
+}
+
+void
+config_help(FILE *fp, unsigned programs)
+{
+	struct config_option o;
+	size_t i;
+
+	for (i = 0; config_option(i, &o) == 0; i++)
+		if (o.programs & programs)
+			config_option_help(&o, fp);
 }
 
 static int
@@ -222,8 +364,9 @@ parse_bool(const char *v, int *out)
 	return -1;
 }
 
+/* Digits only, no sign, no suffix; fits a long. */
 static int
-parse_seconds(const char *v, long *out)
+parse_whole(const char *v, long *out)
 {
 	char *end;
 	long n;
@@ -305,11 +448,19 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return error_set(err, "out of memory");
 		return 0;
 	case T_SECONDS:
-		if (parse_seconds(value, &n) == -1 || n < s->min ||
+		if (parse_whole(value, &n) == -1 || n < s->min ||
 		    n > s->max)
 			return error_set(err, "%s must be a whole number of "
 			    "seconds from %ld to %ld, not '%s'", key, s->min,
 			    s->max, value);
+		*(long *)field = n;
+		return 0;
+	case T_COUNT:
+		if (parse_whole(value, &n) == -1 || n < s->min ||
+		    n > s->max)
+			return error_set(err, "%s must be a whole number from "
+			    "%ld to %ld, not '%s'", key, s->min, s->max,
+			    value);
 		*(long *)field = n;
 		return 0;
 	case T_BYTES:
@@ -360,7 +511,7 @@ config_init(struct config *cfg)
 	size_t i;
 
 	memset(cfg, 0, sizeof(*cfg));
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+	for (i = 0; i < NSETTINGS; i++)
 		if (settings[i].def != NULL &&
 		    config_set(cfg, settings[i].name, settings[i].def,
 		    NULL) == -1)
@@ -372,7 +523,7 @@ config_clear(struct config *cfg)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+	for (i = 0; i < NSETTINGS; i++) {
 		switch (settings[i].type) {
 		case T_STRING: case T_ADDRESS: case T_PATH:
 		case T_URL_SMTP: case T_URL_MAILBOX:
@@ -904,7 +1055,7 @@ config_dump(const struct config *cfg, FILE *fp)
 	size_t i;
 
 	fprintf(fp, "[probe %s]\n", cfg->name[0] ? cfg->name : "?");
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+	for (i = 0; i < NSETTINGS; i++) {
 		s = &settings[i];
 		field = (const char *)cfg + s->offset;
 		fprintf(fp, "%s = ", s->name);
@@ -915,6 +1066,7 @@ config_dump(const struct config *cfg, FILE *fp)
 			    *(char *const *)field : "");
 			break;
 		case T_SECONDS:
+		case T_COUNT:
 		case T_BYTES:
 			fprintf(fp, "%ld", *(const long *)field);
 			break;
@@ -959,7 +1111,7 @@ config_same(const struct config *a, const struct config *b)
 	    !a->mailbox_password != !b->mailbox_password ||
 	    !a->bounce_password != !b->bounce_password)
 		return 0;
-	for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+	for (i = 0; i < NSETTINGS; i++) {
 		s = &settings[i];
 		fa = (const char *)a + s->offset;
 		fb = (const char *)b + s->offset;
@@ -970,6 +1122,7 @@ config_same(const struct config *a, const struct config *b)
 				return 0;
 			break;
 		case T_SECONDS:
+		case T_COUNT:
 		case T_BYTES:
 			if (*(const long *)fa != *(const long *)fb)
 				return 0;

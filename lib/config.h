@@ -1,7 +1,8 @@
 /*
  * config.h - the settings of one probe. Every setting is declared once in
- * a table (name, type, default, bounds) in config.c; the INI file, the
- * command line and the effective-config dump all go through that table.
+ * a table in config.c (key, kind, default, bounds, short option, argument
+ * name, help, programs); the INI file, the command line, --help and the
+ * effective-config dump all go through that table.
  */
 #ifndef MC_CONFIG_H
 #define MC_CONFIG_H
@@ -29,9 +30,40 @@ enum output_format {
 #define CONFIG_LINE_MAX		16384		/* characters of a line */
 #define CONFIG_SECRET_MAX	1024		/* bytes of a password */
 #define CONFIG_SECRET_FILE_MAX	(64 * 1024)	/* bytes of its file */
+#define CONFIG_KEY_MAX		31		/* characters of a key */
+#define CONFIG_SETTINGS_MAX	48		/* entries of the table */
 
+/* Which programs read a setting (struct config_option.programs). */
+#define CONFIG_PLUGIN	0x01	/* check_mailcanary: a key and an option */
+#define CONFIG_DAEMON	0x02	/* mailcanaryd: a key of a probe */
+#define CONFIG_GLOBAL	0x04	/* mailcanaryd: one value, from [global] */
+
+/*
+ * One setting of the table as the command line and --help see it. The
+ * long option is the INI key with '_' turned into '-'. A switch (arg
+ * NULL) takes no value on the command line and means "on".
+ */
+struct config_option {
+	const char	*key;			/* INI key: "lost_after" */
+	char		 option[CONFIG_KEY_MAX + 1];	/* "lost-after" */
+	int		 letter;		/* short option; 0: none */
+	const char	*arg;			/* "SECONDS"; NULL: switch */
+	const char	*help;			/* one line, no default */
+	const char	*def;			/* NULL: no default */
+	unsigned	 programs;		/* CONFIG_PLUGIN... */
+};
+
+/*
+ * One probe's configuration. The settings are fields of the table in
+ * config.c (config_option() lists them with the programs that read
+ * them); the groups below say who reads each. The runtime fields at the
+ * end are never set by a key or an option.
+ */
 struct config {
-	char		*probe;		/* [probe NAME]; NULL: derived */
+	char		*probe;		/* [probe NAME] or --probe; NULL:
+					 * derived */
+
+	/* Settings of a probe: check_mailcanary and mailcanaryd alike. */
 	char		*smtp;
 	int		 starttls;
 	char		*smtp_user;
@@ -43,7 +75,8 @@ struct config {
 	int		 mailbox_starttls;
 	char		*mailbox_user;
 	char		*mailbox_password_file;
-	char		*bounce_mailbox;	/* where bounces to `from` land */
+	char		*bounce_mailbox;	/* where bounces to `from`
+						 * land */
 	char		*bounce_user;
 	char		*bounce_password_file;
 	char		*ca_file;
@@ -57,24 +90,47 @@ struct config {
 	int		 no_send;
 	long		 timeout;
 	long		 history;
-	long		 max_message_size;	/* bytes; larger mail skipped */
-	int		 output;
-	long		 snmp_index;		/* mailcanaryd: table row */
-	char		*agentx_socket;		/* mailcanaryd, [global] */
-	int		 notifications;		/* mailcanaryd: send traps */
-	long		 workers;		/* mailcanaryd, [global]: most
-						 * cycles running at once */
+	long		 max_message_size;	/* bytes; larger mail
+						 * skipped */
 
-	/* Derived by config_finish(). */
+	/* check_mailcanary only. */
+	int		 output;
+
+	/* mailcanaryd only, per probe. */
+	long		 snmp_index;		/* table row; 0: position */
+	int		 notifications;		/* send traps */
+
+	/* mailcanaryd only, [global]: one value for the daemon. */
+	char		*agentx_socket;
+	long		 workers;		/* most cycles running at
+						 * once */
+
+	/* Runtime: derived by config_finish(). */
 	char		*smtp_password;		/* from file or environment */
 	char		*mailbox_password;
 	char		*bounce_password;
 	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
 
-	/* Set by mailcanaryd when a reload changed the probe: the next
-	 * cycle zeroes the counters in the state file. */
+	/* Runtime: set by mailcanaryd when a reload changed the probe:
+	 * the next cycle zeroes the counters in the state file. */
 	int		 reset_counters;
 };
+
+/*
+ * Fills *out with the i-th setting of the table (0 first), in the order
+ * of config_dump(): 0, or -1 past the last one. The strings are the
+ * table's constants. At most CONFIG_SETTINGS_MAX settings.
+ */
+int	config_option(size_t i, struct config_option *out);
+/*
+ * Prints one option's --help entry: short and long option, argument,
+ * help and default, wrapped before column 80. Used for a program's own
+ * options too (key NULL, option filled in).
+ */
+void	config_option_help(const struct config_option *, FILE *);
+/* Prints the entries of every setting that programs (CONFIG_PLUGIN...)
+ * read, in the order of the table. */
+void	config_help(FILE *, unsigned programs);
 
 void	config_init(struct config *);
 void	config_clear(struct config *);

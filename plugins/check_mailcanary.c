@@ -41,73 +41,98 @@ static char hard_timeout[256];
 static char hard_term[256];
 static int hard_json;
 
+/*
+ * The command line: the settings of the table that the plugin reads (see
+ * config_option()), each under its long option and short letter, and the
+ * plugin's own few options around them.
+ */
 enum {
-	OPT_CONFIG = 256, OPT_PROBE, OPT_STARTTLS, OPT_SMTP_USER,
-	OPT_SMTP_PWFILE, OPT_FRESH, OPT_MBOX_USER, OPT_MBOX_PWFILE,
-	OPT_MBOX_STARTTLS, OPT_CAFILE, OPT_INSECURE, OPT_STATEDIR,
-	OPT_INTERVAL, OPT_LOST_AFTER, OPT_KEEP, OPT_NO_SEND, OPT_OUTPUT,
-	OPT_SHOW_CONFIG, OPT_HISTORY, OPT_BOUNCE, OPT_BOUNCE_USER,
-	OPT_BOUNCE_PWFILE, OPT_MAX_MESSAGE
+	OPT_CONFIG = 256, OPT_PROBE, OPT_SHOW_CONFIG,
+	OPT_SETTING		/* + the index into cli.set */
 };
 
-/* Option to setting; flags map to "on". */
+/* The plugin's own options; those before --show-config lead --help. */
 static const struct {
-	int		 opt;
-	const char	*key;
-} opt_keys[] = {
-	{ 'S', "smtp" }, { OPT_STARTTLS, "starttls" },
-	{ OPT_SMTP_USER, "smtp_user" }, { OPT_SMTP_PWFILE,
-	"smtp_password_file" }, { 'f', "from" }, { 'r', "to" },
-	{ OPT_FRESH, "fresh_address" }, { 'M', "mailbox" },
-	{ OPT_MBOX_USER, "mailbox_user" }, { OPT_MBOX_PWFILE,
-	"mailbox_password_file" }, { OPT_MBOX_STARTTLS, "mailbox_starttls" },
-	{ OPT_CAFILE, "ca_file" }, { OPT_INSECURE, "insecure" },
-	{ OPT_STATEDIR, "state_dir" }, { OPT_INTERVAL, "interval" },
-	{ 'w', "warning" }, { 'c', "critical" },
-	{ OPT_LOST_AFTER, "lost_after" }, { OPT_KEEP, "keep" },
-	{ OPT_NO_SEND, "no_send" }, { 't', "timeout" },
-	{ OPT_OUTPUT, "output" }, { OPT_HISTORY, "history" },
-	{ OPT_BOUNCE, "bounce_mailbox" }, { OPT_BOUNCE_USER, "bounce_user" },
-	{ OPT_BOUNCE_PWFILE, "bounce_password_file" },
-	{ OPT_MAX_MESSAGE, "max_message_size" },
+	struct config_option	 o;
+	int			 val;
+} own[] = {
+	{ { NULL, "config", 0, "FILE", "read settings from [global] and "
+	    "[probe NAME]", NULL, CONFIG_PLUGIN }, OPT_CONFIG },
+	{ { NULL, "probe", 0, "NAME", "the probe (names the state file)",
+	    NULL, CONFIG_PLUGIN }, OPT_PROBE },
+	{ { NULL, "show-config", 0, NULL, "print the effective settings "
+	    "and exit", NULL, CONFIG_PLUGIN }, OPT_SHOW_CONFIG },
+	{ { NULL, "verbose", 'v', NULL, "log to stderr; twice for protocol "
+	    "traces", NULL, CONFIG_PLUGIN }, 'v' },
+	{ { NULL, "help", 'h', NULL, "print this help and exit", NULL,
+	    CONFIG_PLUGIN }, 'h' },
+	{ { NULL, "version", 'V', NULL, "print the version and exit", NULL,
+	    CONFIG_PLUGIN }, 'V' },
+};
+#define NOWN		(sizeof(own) / sizeof(own[0]))
+#define NOWN_LEAD	2
+
+struct cli {
+	struct config_option	 set[CONFIG_SETTINGS_MAX];
+	size_t			 nset;
+	struct option		 longopts[CONFIG_SETTINGS_MAX + NOWN + 1];
+	char			 shortopts[1 + 2 * (CONFIG_SETTINGS_MAX + NOWN)
+				    + 1];
 };
 
-static const struct option longopts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "probe", required_argument, NULL, OPT_PROBE },
-	{ "smtp", required_argument, NULL, 'S' },
-	{ "starttls", required_argument, NULL, OPT_STARTTLS },
-	{ "smtp-user", required_argument, NULL, OPT_SMTP_USER },
-	{ "smtp-password-file", required_argument, NULL, OPT_SMTP_PWFILE },
-	{ "from", required_argument, NULL, 'f' },
-	{ "to", required_argument, NULL, 'r' },
-	{ "fresh-address", required_argument, NULL, OPT_FRESH },
-	{ "mailbox", required_argument, NULL, 'M' },
-	{ "mailbox-user", required_argument, NULL, OPT_MBOX_USER },
-	{ "mailbox-password-file", required_argument, NULL, OPT_MBOX_PWFILE },
-	{ "mailbox-starttls", required_argument, NULL, OPT_MBOX_STARTTLS },
-	{ "bounce-mailbox", required_argument, NULL, OPT_BOUNCE },
-	{ "bounce-user", required_argument, NULL, OPT_BOUNCE_USER },
-	{ "bounce-password-file", required_argument, NULL, OPT_BOUNCE_PWFILE },
-	{ "ca-file", required_argument, NULL, OPT_CAFILE },
-	{ "insecure", no_argument, NULL, OPT_INSECURE },
-	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "warning", required_argument, NULL, 'w' },
-	{ "critical", required_argument, NULL, 'c' },
-	{ "lost-after", required_argument, NULL, OPT_LOST_AFTER },
-	{ "keep", no_argument, NULL, OPT_KEEP },
-	{ "no-send", no_argument, NULL, OPT_NO_SEND },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "output", required_argument, NULL, OPT_OUTPUT },
-	{ "history", required_argument, NULL, OPT_HISTORY },
-	{ "max-message-size", required_argument, NULL, OPT_MAX_MESSAGE },
-	{ "show-config", no_argument, NULL, OPT_SHOW_CONFIG },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
-};
+/* Fills the option arrays for getopt_long() from the table. */
+static void
+cli_build(struct cli *cli)
+{
+	struct config_option o;
+	struct option *lo = cli->longopts;
+	char *so = cli->shortopts;
+	size_t i;
+
+	memset(cli, 0, sizeof(*cli));
+	*so++ = ':';	/* a missing value is ':', not '?' */
+	for (i = 0; config_option(i, &o) == 0; i++) {
+		if (!(o.programs & CONFIG_PLUGIN))
+			continue;
+		cli->set[cli->nset] = o;
+		lo->name = cli->set[cli->nset].option;
+		lo->has_arg = o.arg ? required_argument : no_argument;
+		lo->val = o.letter ? o.letter : OPT_SETTING + (int)cli->nset;
+		lo++;
+		if (o.letter) {
+			*so++ = (char)o.letter;
+			if (o.arg)
+				*so++ = ':';
+		}
+		cli->nset++;
+	}
+	for (i = 0; i < NOWN; i++) {
+		lo->name = own[i].o.option;
+		lo->has_arg = own[i].o.arg ? required_argument : no_argument;
+		lo->val = own[i].val;
+		lo++;
+		if (own[i].o.letter) {
+			*so++ = (char)own[i].o.letter;
+			if (own[i].o.arg)
+				*so++ = ':';
+		}
+	}
+	*so = '\0';
+}
+
+/* The setting getopt_long() returned ch for; NULL if none. */
+static const struct config_option *
+cli_setting(const struct cli *cli, int ch)
+{
+	size_t i;
+
+	if (ch >= OPT_SETTING && (size_t)(ch - OPT_SETTING) < cli->nset)
+		return &cli->set[ch - OPT_SETTING];
+	for (i = 0; i < cli->nset; i++)
+		if (cli->set[i].letter != 0 && cli->set[i].letter == ch)
+			return &cli->set[i];
+	return NULL;
+}
 
 static void
 usage(FILE *fp)
@@ -120,6 +145,8 @@ usage(FILE *fp)
 static void
 help(void)
 {
+	size_t i;
+
 	printf(PROGNAME " " PACKAGE_VERSION " - follow canary messages through "
 	    "a mail path\n\n");
 	usage(stdout);
@@ -127,39 +154,15 @@ help(void)
 "\nEach run scans the test mailbox for canaries in flight, sends a new\n"
 "canary when --interval has passed, and reports what happened to every\n"
 "canary: delivered (and how fast), bounced, or hidden. It never waits for\n"
-"its own canary: the next run finds it.\n\n"
-"  --config FILE            read settings from [global] and [probe NAME]\n"
-"  --probe NAME             the probe (names the state file)\n"
-"  -S, --smtp URL           smtp://host[:port] or smtps://host[:port]\n"
-"      --starttls POLICY    required|optional|never (default required)\n"
-"      --smtp-user USER     --smtp-password-file FILE\n"
-"  -f, --from ADDR          envelope sender and From: (bounces go here)\n"
-"  -r, --to ADDR            the test mailbox address\n"
-"      --fresh-address on|off  send to LOCAL+TOKEN@DOMAIN (default on)\n"
-"  -M, --mailbox URL        imap[s]://host[:port][/FOLDER] or pop3[s]://host[:port]\n"
-"      --mailbox-user USER  --mailbox-password-file FILE\n"
-"      --mailbox-starttls POLICY  for imap:// and pop3:// (default required)\n"
-"      --bounce-mailbox URL where bounces to --from land: every bounce is\n"
-"                           read, tied to its canary and classified\n"
-"      --bounce-user USER   --bounce-password-file FILE\n"
-"      --ca-file FILE       CA bundle for TLS; --insecure skips verification\n"
-"      --state-dir DIR      default " CONFIG_DEFAULT_STATEDIR "\n"
-"      --interval SECONDS   least time between canaries (default 0)\n"
-"  -w, --warning RANGE      latency warning threshold, seconds (1800)\n"
-"  -c, --critical RANGE     latency critical threshold, seconds (3600)\n"
-"      --lost-after SECONDS a canary neither arrived nor bounced by then\n"
-"                           is HIDDEN (default 7200)\n"
-"      --keep               leave found canaries in the mailbox\n"
-"      --no-send            scan and evaluate only\n"
-"  -t, --timeout SECONDS    bound on the whole run (default 30)\n"
-"      --output FORMAT      nagios|json (default nagios)\n"
-"      --history N          resolved canaries kept in state (default 50)\n"
-"      --max-message-size SIZE  larger mail is skipped unread and reported\n"
-"                           (bytes, or k/M suffix; default 10M)\n"
-"      --show-config        print the effective settings and exit\n"
-"  -v, --verbose            log to stderr; twice for protocol traces\n"
-"  -h, --help               -V, --version\n\n"
-"Passwords come only from files readable by their owner alone, or from\n"
+"its own canary: the next run finds it. Every setting is also a key of\n"
+"the --config file: the long option with '_' for '-'.\n\n");
+	for (i = 0; i < NOWN_LEAD; i++)
+		config_option_help(&own[i].o, stdout);
+	config_help(stdout, CONFIG_PLUGIN);
+	for (i = NOWN_LEAD; i < NOWN; i++)
+		config_option_help(&own[i].o, stdout);
+	printf(
+"\nPasswords come only from files readable by their owner alone, or from\n"
 "MAILCANARY_SMTP_PASSWORD, MAILCANARY_MAILBOX_PASSWORD and\n"
 "MAILCANARY_BOUNCE_PASSWORD.\n"
 "Exit: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See check_mailcanary(8).\n");
@@ -314,11 +317,13 @@ int
 main(int argc, char *argv[])
 {
 	struct cli_setting set[64];
+	const struct config_option *o;
 	struct probe_report rep;
+	struct cli cli;
 	struct config cfg;
 	struct mc_error err;
 	const char *cfgfile = NULL, *probe = NULL, *tval = NULL;
-	size_t nset = 0, i, k;
+	size_t nset = 0, i;
 	int ch, verbose = 0, show = 0, format = OUTPUT_NAGIOS, rc;
 
 	/*
@@ -337,8 +342,9 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	deadline_step("parsing the command line");
 
+	cli_build(&cli);
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":S:f:r:M:w:c:t:vhV", longopts,
+	while ((ch = getopt_long(argc, argv, cli.shortopts, cli.longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case OPT_CONFIG:
@@ -371,19 +377,17 @@ main(int argc, char *argv[])
 			    argv[optind - 1]);
 			return fail(OUTPUT_NAGIOS, err.msg);
 		}
-		for (k = 0; k < sizeof(opt_keys) / sizeof(opt_keys[0]); k++)
-			if (opt_keys[k].opt == ch)
-				break;
-		if (k == sizeof(opt_keys) / sizeof(opt_keys[0]) ||
+		if ((o = cli_setting(&cli, ch)) == NULL ||
 		    nset == sizeof(set) / sizeof(set[0]))
 			return fail(OUTPUT_NAGIOS, "bad command line; see "
 			    PROGNAME " --help");
-		set[nset].key = opt_keys[k].key;
+		/* A switch means "on"; its setting is checked below. */
+		set[nset].key = o->key;
 		set[nset].value = optarg ? optarg : "on";
-		if (strcmp(set[nset].key, "output") == 0 &&
+		if (strcmp(o->key, "output") == 0 &&
 		    strcmp(optarg, "json") == 0)
 			format = OUTPUT_JSON;
-		if (ch == 't')
+		if (strcmp(o->key, "timeout") == 0)
 			tval = optarg;
 		nset++;
 	}

@@ -74,6 +74,17 @@ test_values(void **unused)
 		{ "interval", "5m", 0, "whole number" },
 		{ "timeout", "0", 0, "from 1" },
 		{ "lost_after", "99999999999999999999", 0, "whole number" },
+		/* Seconds are seconds; counts are counts. */
+		{ "lost_after", "5", 0, "lost_after must be a whole number of "
+		    "seconds from 10 to 2592000, not '5'" },
+		{ "history", "0", 0, "history must be a whole number from 1 "
+		    "to 1000, not '0'" },
+		{ "history", "1000", 1, NULL },
+		{ "history", "x", 0, "history must be a whole number from" },
+		{ "workers", "257", 0, "workers must be a whole number from 1 "
+		    "to 256, not '257'" },
+		{ "snmp_index", "-1", 0, "snmp_index must be a whole number "
+		    "from 0 to 4294967295, not '-1'" },
 		{ "warning", "10:", 1, NULL },
 		{ "warning", "ten", 0, "range" },
 		{ "starttls", "optional", 1, NULL },
@@ -99,6 +110,146 @@ test_values(void **unused)
 			assert_non_null(strstr(err.msg, cases[i].msg));
 		config_clear(&cfg);
 	}
+}
+
+/*
+ * The table drives the command line: every setting has a long option (its
+ * key with '-' for '_') and a line of help; the short letters and the
+ * plugin's options are those scripts already use.
+ */
+static void
+test_table(void **unused)
+{
+	static const char *const plugin[] = { "smtp", "starttls",
+	    "smtp-user", "smtp-password-file", "from", "to", "fresh-address",
+	    "mailbox", "mailbox-starttls", "mailbox-user",
+	    "mailbox-password-file", "bounce-mailbox", "bounce-user",
+	    "bounce-password-file", "ca-file", "insecure", "state-dir",
+	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
+	    "timeout", "history", "max-message-size", "output", NULL };
+	static const char *const switches[] = { "insecure", "keep",
+	    "no-send", NULL };
+	static const char letters[] = "SfrMwct";
+	static const char *const lettered[] = { "smtp", "from", "to",
+	    "mailbox", "warning", "critical", "timeout" };
+	struct config_option o;
+	struct config cfg;
+	struct mc_error err;
+	char seen[128] = "";
+	size_t i, k, nplugin = 0;
+
+	(void)unused;
+	for (i = 0; config_option(i, &o) == 0; i++) {
+		print_message("# %s\n", o.key);
+		assert_true(i < CONFIG_SETTINGS_MAX);
+		assert_non_null(o.key);
+		assert_true(strlen(o.key) <= CONFIG_KEY_MAX);
+		assert_int_equal(strlen(o.option), strlen(o.key));
+		for (k = 0; o.key[k]; k++)
+			assert_int_equal(o.option[k], o.key[k] == '_' ? '-' :
+			    o.key[k]);
+		assert_non_null(o.help);
+		assert_true(strlen(o.help) > 0);
+		assert_null(strchr(o.help, '\n'));
+		assert_true(o.programs != 0);
+		/* A switch is off unless given; an argument has a name. */
+		if (o.arg == NULL)
+			assert_string_equal(o.def, "off");
+		else
+			assert_true(strlen(o.arg) > 0);
+		/* The key is a setting; its default passes its own check. */
+		config_init(&cfg);
+		assert_int_equal(config_set(&cfg, o.key, o.def ? o.def :
+		    "x", &err), o.def ? 0 : config_set(&cfg, o.key, "x",
+		    &err));
+		config_clear(&cfg);
+		if (o.letter) {
+			assert_null(strchr(seen, o.letter));
+			seen[strlen(seen)] = (char)o.letter;
+			k = (size_t)(strchr(letters, o.letter) - letters);
+			assert_true(strchr(letters, o.letter) != NULL);
+			assert_string_equal(o.key, lettered[k]);
+		}
+		if (o.programs & CONFIG_PLUGIN) {
+			assert_string_equal(o.option, plugin[nplugin]);
+			nplugin++;
+			for (k = 0; switches[k] &&
+			    strcmp(switches[k], o.option) != 0; k++)
+				;
+			assert_int_equal(switches[k] != NULL, o.arg == NULL);
+		}
+	}
+	assert_int_equal(strlen(seen), strlen(letters));
+	assert_null(plugin[nplugin]);
+	assert_int_equal(config_option(i, &o), -1);
+}
+
+/* The next line of help that starts an option (indented 6 or less). */
+static const char *
+next_option(const char *p)
+{
+	while ((p = strchr(p, '\n')) != NULL) {
+		p++;
+		if (strspn(p, " ") <= 6 && *p != '\0')
+			return p;
+	}
+	return NULL;
+}
+
+/* --help lists every setting a program reads, with its default. */
+static void
+test_help(void **unused)
+{
+	struct config_option o;
+	char *text = NULL, want[128], *line;
+	size_t len = 0, i;
+	FILE *fp;
+
+	(void)unused;
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	config_help(fp, CONFIG_PLUGIN);
+	fclose(fp);
+	for (i = 0; config_option(i, &o) == 0; i++) {
+		snprintf(want, sizeof(want), "--%s%s%s", o.option,
+		    o.arg ? " " : "", o.arg ? o.arg : "");
+		line = strstr(text, want);
+		if (!(o.programs & CONFIG_PLUGIN)) {
+			assert_null(line);
+			continue;
+		}
+		assert_non_null(line);
+		/* The default follows before the next option. */
+		if (o.def != NULL) {
+			const char *next = next_option(line);
+
+			snprintf(want, sizeof(want), "(default %s)", o.def);
+			line = strstr(line, want);
+			assert_non_null(line);
+			if (next != NULL)
+				assert_true(line < next);
+		}
+	}
+	/* Wrapped before column 80. */
+	for (line = text; *line; line += strcspn(line, "\n") + 1)
+		assert_true(strcspn(line, "\n") < 80);
+	assert_non_null(strstr(text, "  -S, --smtp URL"));
+	assert_non_null(strstr(text, "  -t, --timeout SECONDS"));
+	assert_non_null(strstr(text, "--history N"));
+	assert_null(strstr(text, "--workers"));
+	free(text);
+
+	/* The daemon's [global] settings are there for the daemon. */
+	text = NULL;
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	config_help(fp, CONFIG_GLOBAL);
+	fclose(fp);
+	assert_non_null(strstr(text, "--workers N"));
+	assert_non_null(strstr(text, "(default 16)"));
+	assert_non_null(strstr(text, "--agentx-socket ADDR"));
+	assert_null(strstr(text, "--smtp"));
+	free(text);
 }
 
 static void
@@ -521,6 +672,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_probe_name),
 		cmocka_unit_test(test_ini),
 		cmocka_unit_test(test_secrets),
