@@ -14,7 +14,7 @@ src=$top_srcdir
 if "$CLANG" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
     -fno-sanitize-recover=undefined -pthread -D_GNU_SOURCE -I"$src/lib" -I"$top_builddir" \
     $(pkg-config --cflags $LIB_PKGS) \
-    -o "$X/mailcanaryd" "$src/snmp-agent/mailcanaryd.c" "$src/snmp-agent/agent.c" $LIB_SOURCES \
+    -o "$X/mailcanaryd" "$src"/snmp-agent/*.c $LIB_SOURCES \
     $(pkg-config --libs $LIB_PKGS) -lnetsnmpagent -lnetsnmp -lm \
     2>"$X/build.log"; then
 	ok "mailcanaryd builds with ASan, LSan and UBSan"
