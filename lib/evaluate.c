@@ -34,22 +34,15 @@ size_t
 evaluate_advance(struct state *st, double now, long lost_after)
 {
 	size_t i, n = 0;
-	double since;
 
 	for (i = 0; i < st->n; i++) {
 		struct canary *c = &st->c[i];
 
-		if (c->status != CANARY_IN_FLIGHT)
-			continue;
-		since = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
 		/* A clock stepped back gives a negative age: never hidden. */
-		if (now - since > (double)lost_after) {
-			c->status = CANARY_HIDDEN;
-			c->hidden_at = now;
-			c->resolved_at = now;
-			st->count.hidden++;
+		if (c->status == CANARY_IN_FLIGHT &&
+		    now - canary_since(c) > (double)lost_after &&
+		    canary_hide(st, c, now) == 0)
 			n++;
-		}
 	}
 	return n;
 }
@@ -84,9 +77,8 @@ evaluate_canary(const struct canary *c, const struct range *warn,
 		*code = REASON_HIDDEN;
 		return MC_CRITICAL;
 	case CANARY_BOUNCED:
-		*code = (c->bounce_class != NULL &&
-		    strcmp(c->bounce_class, "transient_as_permanent") == 0) ?
-		    REASON_BOGUS_BOUNCE : REASON_BOUNCED;
+		*code = c->bounce_class == NDR_BOGUS ? REASON_BOGUS_BOUNCE :
+		    REASON_BOUNCED;
 		return MC_CRITICAL;
 	case CANARY_SUBMIT_FAILED:
 		*code = REASON_SUBMIT_FAILED;
@@ -151,8 +143,7 @@ evaluate(const struct state *st, double now, const struct range *warn,
 		const struct canary *c = &st->c[i];
 
 		if (c->status == CANARY_IN_FLIGHT) {
-			age = now - (c->submitted_at > 0 ? c->submitted_at :
-			    c->sent_at);
+			age = now - canary_since(c);
 			if (age < 0) {
 				/* Sent after now: the clock went back. */
 				v->clock_steps++;

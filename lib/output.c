@@ -97,7 +97,7 @@ clean(const char *in, char *out, size_t outlen)
 static double
 canary_age(const struct canary *c, double now)
 {
-	return now - (c->submitted_at > 0 ? c->submitted_at : c->sent_at);
+	return now - canary_since(c);
 }
 
 void
@@ -130,8 +130,7 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		    d1, extra);
 		return;
 	case CANARY_HIDDEN:
-		output_duration(c->hidden_at - (c->submitted_at > 0 ?
-		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
 		snprintf(out, outlen, "#%lu sent %s, HIDDEN after %s%s%s%s",
 		    c->seq, sent, d1, qid[0] ? " (queue id " : "", qid,
 		    qid[0] ? ")" : "");
@@ -140,8 +139,7 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		clean(c->bounce_status, d1, sizeof(d1));
 		clean(c->bounce_diag, err, 200);
 		snprintf(out, outlen, "#%lu sent %s, %s %s %s", c->seq, sent,
-		    c->bounce_class && strcmp(c->bounce_class,
-		    "transient_as_permanent") == 0 ? "BOGUS NDR" : "BOUNCED",
+		    c->bounce_class == NDR_BOGUS ? "BOGUS NDR" : "BOUNCED",
 		    d1, err);
 		return;
 	case CANARY_SUBMIT_FAILED:
@@ -149,6 +147,8 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		snprintf(out, outlen, "#%lu sent %s, NOT SUBMITTED: %s", c->seq,
 		    sent, err);
 		return;
+	case CANARY_SUBMITTING:
+		break;		/* taken as in flight by the next run */
 	}
 	snprintf(out, outlen, "#%lu ?", c->seq);
 }
@@ -195,8 +195,7 @@ output_reason(const struct state *st, const struct reason *r,
 		snprintf(out, outlen, "no canary has been sent yet");
 		return;
 	case REASON_HIDDEN:
-		output_duration(c->hidden_at - (c->submitted_at > 0 ?
-		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
 		snprintf(out, outlen, "%lu canar%s hidden: #%lu sent %s via %s%s"
 		    "%s%s neither arrived nor bounced in %s", r->count ?
 		    r->count : 1, r->count > 1 ? "ies" : "y", c->seq, sent,
@@ -218,8 +217,7 @@ output_reason(const struct state *st, const struct reason *r,
 		clean(c->bounce_reporting_mta, rmta, sizeof(rmta));
 		clean(c->bounce_remote_mta, remote, sizeof(remote));
 		clean(c->bounce_status, d2, sizeof(d2));
-		output_duration(c->bounced_at - (c->submitted_at > 0 ?
-		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		output_duration(c->bounced_at - canary_since(c), d1, sizeof(d1));
 		if (r->code == REASON_BOGUS_BOUNCE)
 			snprintf(out, outlen, "bogus NDR for #%lu: %s turned a "
 			    "temporary \"%s\"%s%s into a permanent failure %s "

@@ -41,30 +41,6 @@ static const struct {
 	{ "folded", offsetof(struct state, count.folded) },
 };
 
-static const char *const status_names[] = {
-	"in_flight", "delivered", "bounced", "hidden", "late", "submit_failed",
-	"submitting"
-};
-
-const char *
-canary_status_name(int s)
-{
-	if (s < 0 || s > CANARY_SUBMITTING)
-		return "?";
-	return status_names[s];
-}
-
-int
-canary_status_parse(const char *s)
-{
-	int i;
-
-	for (i = 0; i <= CANARY_SUBMITTING; i++)
-		if (strcmp(s, status_names[i]) == 0)
-			return i;
-	return -1;
-}
-
 int
 state_set_str(char **dst, const char *s)
 {
@@ -82,25 +58,6 @@ state_init(struct state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->next_seq = 1;
-}
-
-void
-canary_clear(struct canary *c)
-{
-	free(c->rcpt);
-	free(c->via);
-	free(c->smtp_reply);
-	free(c->queue_id);
-	free(c->error);
-	free(c->greylist_at);
-	free(c->greylist_source);
-	free(c->hops);
-	free(c->bounce_class);
-	free(c->bounce_status);
-	free(c->bounce_diag);
-	free(c->bounce_reporting_mta);
-	free(c->bounce_remote_mta);
-	memset(c, 0, sizeof(*c));
 }
 
 static void
@@ -379,7 +336,8 @@ canary_to_json(const struct canary *c)
 		}
 		json_object_set_new(o, "hops", hops);
 	}
-	set_str(o, "bounce_class", c->bounce_class);
+	if (c->bounce_class != NDR_NOT_BOUNCE)
+		set_str(o, "bounce_class", ndr_class_name(c->bounce_class));
 	set_str(o, "bounce_status", c->bounce_status);
 	set_str(o, "bounce_diagnostic", c->bounce_diag);
 	set_str(o, "bounce_reporting_mta", c->bounce_reporting_mta);
@@ -434,6 +392,7 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	unsigned long seq = 0, gd;
 	char *tmp = NULL;
 	size_t i;
+	int status;
 
 	*why = "a canary is not an object";
 	if (!json_is_object(o))
@@ -446,7 +405,16 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	c->seq = seq;
 	memcpy(c->token, json_string_value(v), json_string_length(v) + 1);
 	if (get_str(o, "status", &tmp) == -1 || tmp == NULL ||
-	    (c->status = canary_status_parse(tmp)) == -1) {
+	    (status = canary_status_parse(tmp)) == -1) {
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	tmp = NULL;
+	c->status = (enum canary_status)status;
+	/* The names ndr_class_name() gives; not_a_bounce is "none". */
+	if (get_str(o, "bounce_class", &tmp) == -1 || (tmp != NULL &&
+	    canary_bounce_class_parse(tmp, &c->bounce_class) == -1)) {
 		free(tmp);
 		return -1;
 	}
@@ -464,7 +432,6 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	    get_num(o, "latency", &c->latency) == -1 ||
 	    get_str(o, "greylist_at", &c->greylist_at) == -1 ||
 	    get_str(o, "greylist_source", &c->greylist_source) == -1 ||
-	    get_str(o, "bounce_class", &c->bounce_class) == -1 ||
 	    get_str(o, "bounce_status", &c->bounce_status) == -1 ||
 	    get_str(o, "bounce_diagnostic", &c->bounce_diag) == -1 ||
 	    get_str(o, "bounce_reporting_mta", &c->bounce_reporting_mta) == -1 ||

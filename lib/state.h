@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "canary.h"
 #include "error.h"
 #include "message.h"
 #include "token.h"
@@ -18,48 +19,6 @@
 #define STATE_CANARIES_MAX	2000
 #define STATE_SEEN_MAX		200000	/* POP3 UIDLs remembered */
 #define STATE_HIDDEN_KEEP	(7 * 86400)	/* a hidden canary may turn up */
-
-enum canary_status {
-	CANARY_IN_FLIGHT = 0,
-	CANARY_DELIVERED,
-	CANARY_BOUNCED,
-	CANARY_HIDDEN,
-	CANARY_LATE,
-	CANARY_SUBMIT_FAILED,
-	CANARY_SUBMITTING	/* recorded, being sent; a run killed meanwhile
-				 * leaves it, and the next run takes it as in
-				 * flight (the server may have taken it) */
-};
-
-struct canary {
-	unsigned long	 seq;
-	char		 token[TOKEN_MAX];
-	char		*rcpt;
-	char		*via;		/* submission host:port */
-	double		 sent_at;	/* wall clock, submission began */
-	double		 submitted_at;	/* wall clock, final reply to DATA */
-	int		 status;
-	int		 delayed;	/* a delay DSN came back */
-	char		*smtp_reply;	/* final reply, e.g. "250 2.0.0 Ok" */
-	char		*queue_id;
-	char		*error;		/* why submission failed */
-	double		 arrived_at;	/* mailbox server receive time */
-	double		 resolved_at;	/* when a run learnt the outcome */
-	double		 hidden_at;
-	double		 latency;	/* arrived_at - submitted_at */
-	int		 greylisted;
-	long		 greylist_delay;	/* -1 unknown */
-	char		*greylist_at;
-	char		*greylist_source;
-	size_t		 nhops;
-	struct hop	*hops;
-	char		*bounce_class;	/* ndr_class_name() */
-	char		*bounce_status;
-	char		*bounce_diag;
-	char		*bounce_reporting_mta;
-	char		*bounce_remote_mta;
-	double		 bounced_at;	/* when the report reached the mailbox */
-};
 
 /* Where a scan of one mailbox stands: only what is new since is read. */
 struct cursor {
@@ -103,9 +62,6 @@ void	state_drop_last(struct state *);
  */
 int	state_make_room(struct state *);
 struct canary *state_find_token(struct state *, const char *token);
-void	canary_clear(struct canary *);
-const char *canary_status_name(int);
-int	canary_status_parse(const char *);
 int	cursor_add_pending(struct cursor *, const char *ref);
 /* Forgets everything a cursor knew (another mailbox, new UIDVALIDITY). */
 void	cursor_reset(struct cursor *, int keep_url);

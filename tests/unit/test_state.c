@@ -35,6 +35,25 @@ put(const char *name, const char *text, size_t len)
 	close(fd);
 }
 
+/* Whether DIR/NAME.json holds the text. */
+static int
+file_has(const char *d, const char *name, const char *text)
+{
+	char path[128], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.json", d, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
 static int
 count_aside(const char *prefix)
 {
@@ -81,6 +100,7 @@ test_roundtrip(void **unused)
 	state_set_str(&c->queue_id, "4F2A1A72667");
 	/* 8-bit junk from a bounce: kept (as '?'), not dropped. */
 	state_set_str(&c->bounce_diag, "550 Empf\xe4nger \xff");
+	c->bounce_class = NDR_BOGUS;
 	c->hops = calloc(1, sizeof(*c->hops));
 	c->nhops = 1;
 	strcpy(c->hops[0].by, "mx");
@@ -106,6 +126,11 @@ test_roundtrip(void **unused)
 	assert_int_equal(back.c[0].nhops, 1);
 	assert_string_equal(back.c[0].hops[0].by, "mx");
 	assert_int_equal(back.c[1].status, CANARY_IN_FLIGHT);
+	/* The bounce class by its name, as ndr_class_name() gives it. */
+	assert_int_equal(back.c[0].bounce_class, NDR_BOGUS);
+	assert_int_equal(back.c[1].bounce_class, NDR_NOT_BOUNCE);
+	assert_true(file_has(dir, "p", "\"bounce_class\": "
+	    "\"transient_as_permanent\""));
 	state_clear(&back);
 	state_clear(&st);
 	/* No file yet: a fresh state, not an error. */
@@ -133,6 +158,9 @@ test_corrupt(void **unused)
 		    "[{\"seq\": 2, \"token\": \"t\", \"status\": \"hidden\"},"
 		    "{\"seq\": 1, \"token\": \"u\", \"status\": \"hidden\"}]}",
 		"{\"format_version\": 1, \"next_seq\": 5, \"counters\": []}",
+		"{\"format_version\": 1, \"next_seq\": 5, \"canaries\": "
+		    "[{\"seq\": 1, \"token\": \"t\", \"status\": \"bounced\", "
+		    "\"bounce_class\": \"eaten\"}]}",
 	};
 	struct mc_error err;
 	struct state st;
