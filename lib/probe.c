@@ -302,15 +302,25 @@ send_canary(const struct config *cfg, struct state *st,
 		    "sent: out of memory for its record");
 		return -1;
 	}
-	if (canary_submitting(c, seq, token, rcpt, now) == -1 ||
-	    state_save(cfg->state_dir, cfg->name, st, &err) == -1) {
+	/*
+	 * The seq is taken before the record is saved: a state file never
+	 * holds a canary at or beyond its next_seq (such a file is refused
+	 * as corrupt), so a run killed while sending leaves a file the next
+	 * run loads, and takes the canary as in flight.
+	 */
+	st->next_seq = seq + 1;
+	if ((rc = canary_submitting(c, seq, token, rcpt, now)) == -1)
+		error_set(&err, "out of memory");
+	else
+		rc = state_save(cfg->state_dir, cfg->name, st, &err);
+	if (rc == -1) {
 		buf_free(&msg);
 		state_drop_last(st);
+		st->next_seq = seq;
 		error_prefix(&err, "no canary sent: it could not be recorded");
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
-	st->next_seq++;
 	rc = submit_send(cfg, rcpt, msg.data, msg.len, &res, &err);
 	buf_free(&msg);
 	/* The record is the last one: nothing was added while sending. */
