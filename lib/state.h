@@ -1,12 +1,12 @@
 /*
  * state.h - the state of one probe: its canaries, counters and mailbox
- * cursor. Kept as JSON in STATE_DIR/NAME.json, written atomically, locked
- * with flock on NAME.lock for the length of a cycle.
+ * cursor. Kept as JSON (state_json.h) in STATE_DIR/NAME.json, written
+ * atomically, locked with flock on NAME.lock for the length of a cycle
+ * (statefile.h). A canary and its transitions are canary.h's.
  */
 #ifndef MC_STATE_H
 #define MC_STATE_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "canary.h"
@@ -14,8 +14,6 @@
 #include "message.h"
 #include "token.h"
 
-#define STATE_FORMAT_VERSION	1
-#define STATE_FILE_MAX		(16 * 1024 * 1024)
 #define STATE_CANARIES_MAX	2000
 #define STATE_SEEN_MAX		200000	/* POP3 UIDLs remembered */
 #define STATE_HIDDEN_KEEP	(7 * 86400)	/* a hidden canary may turn up */
@@ -74,29 +72,8 @@ int	state_set_str(char **, const char *);
  */
 void	state_prune(struct state *, size_t keep, unsigned long pin, double now);
 
-/*
- * Takes the exclusive lock of DIR/NAME, waiting within the run's
- * deadline. Returns the lock fd, or -1 with err set.
- */
-int	state_lock(const char *dir, const char *name, struct mc_error *);
-void	state_unlock(int);
-
-enum state_load_result {
-	STATE_LOAD_ERROR = -1,	/* err set; nothing was touched */
-	STATE_LOAD_OK = 0,	/* loaded, or fresh when there was none */
-	STATE_LOAD_CORRUPT = 1	/* moved aside; err names the new path */
-};
-
-/* Call with the lock held: also removes temp files of killed writers. */
-int	state_load(const char *dir, const char *name, struct state *,
-	    struct mc_error *);
-/* temp file, write, fsync, rename, fsync(dir); every step checked. */
-int	state_save(const char *dir, const char *name, const struct state *,
-	    struct mc_error *);
-
-/* The counters as a JSON object (new reference). */
-json_t	*state_counters_json(const struct state *);
-/* A canary as JSON (new reference); also used by the JSON output. */
-json_t	*canary_to_json(const struct canary *);
+/* The JSON codec and the state file; declared apart, reached from here. */
+#include "state_json.h"
+#include "statefile.h"
 
 #endif

@@ -139,6 +139,51 @@ test_roundtrip(void **unused)
 	assert_int_equal(back.next_seq, 1);
 }
 
+/* The codec alone: text to state and back, no file involved. */
+static void
+test_codec(void **unused)
+{
+	struct state st, back;
+	struct canary *c;
+	char why[256], *text, *again;
+
+	(void)unused;
+	state_init(&st);
+	st.next_seq = 8;
+	st.count.late = 3;
+	c = state_add(&st);
+	c->seq = 7;
+	strcpy(c->token, "7-abc-0123456789abcdef01234567");
+	c->status = CANARY_BOUNCED;
+	c->bounce_class = NDR_PERMANENT;
+	state_set_str(&c->bounce_status, "5.1.1");
+	assert_non_null(text = state_json_dump(&st));
+	assert_int_equal(state_json_parse(text, strlen(text), &back, why,
+	    sizeof(why)), 0);
+	assert_int_equal(back.n, 1);
+	assert_int_equal(back.count.late, 3);
+	assert_int_equal(back.c[0].bounce_class, NDR_PERMANENT);
+	assert_non_null(again = state_json_dump(&back));
+	assert_string_equal(text, again);
+	free(again);
+	state_clear(&back);
+	assert_int_equal(state_json_parse(text, 10, &back, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "not JSON"));
+	assert_int_equal(back.n, 0);
+	free(text);
+	/* A canary at next_seq: the seq was not taken before it was saved. */
+	text = strdup("{\"format_version\": 1, \"next_seq\": 7, "
+	    "\"canaries\": [{\"seq\": 7, \"token\": \"t\", \"status\": "
+	    "\"submitting\"}]}");
+	assert_int_equal(state_json_parse(text, strlen(text), &back, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "a canary's seq is beyond next_seq");
+	assert_int_equal(back.n, 0);
+	free(text);
+	state_clear(&st);
+}
+
 static void
 test_corrupt(void **unused)
 {
@@ -344,6 +389,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_atomic_leftovers),
 		cmocka_unit_test(test_lock),
