@@ -295,16 +295,13 @@ output_perfdata(const struct state *st, const struct verdict *v,
 static void
 reason_order(const struct verdict *v, size_t *idx)
 {
-	static const int rank[] = { 0, 1, 3, 2 };
-	size_t i, j, k = 0;
+	size_t i, k = 0;
 	int r;
 
-	for (r = 3; r >= 0; r--)
-		for (j = 0; j < 4; j++)
-			if (rank[j] == r)
-				for (i = 0; i < v->n; i++)
-					if (v->r[i].state == (int)j)
-						idx[k++] = i;
+	for (r = mc_state_rank(MC_CRITICAL); r >= mc_state_rank(MC_OK); r--)
+		for (i = 0; i < v->n; i++)
+			if (mc_state_rank(v->r[i].state) == r)
+				idx[k++] = i;
 }
 
 void
@@ -382,10 +379,6 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	struct perfdata p;
 	size_t idx[VERDICT_REASONS_MAX], i;
 	char *s;
-	static const char *const codes[] = { "delivered", "pending", "none",
-	    "slow", "late", "hidden", "bounced", "bogus_bounce",
-	    "submit_failed", "overdue", "delayed", "mailbox_failed",
-	    "state_reset", "unparseable_bounce", "oversize", "internal" };
 
 	json_object_set_new(root, "probe", json_string(cfg->name));
 	json_object_set_new(root, "verdict",
@@ -399,7 +392,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 
 		output_reason(st, r, cfg, now, text, sizeof(text));
 		o = json_pack("{s:s, s:s, s:s}", "state",
-		    mc_state_name(r->state), "code", codes[r->code], "text",
+		    mc_state_name(r->state), "code", reason_name(r->code), "text",
 		    text);
 		if (r->canary >= 0)
 			json_object_set_new(o, "canary",
@@ -464,7 +457,8 @@ output_error(FILE *fp, int format, int state, const char *msg)
 	if (format == OUTPUT_JSON) {
 		o = json_pack("{s:s, s:i, s:[{s:s, s:s, s:s}]}", "verdict",
 		    mc_state_name(state), "exit_code", state, "reasons",
-		    "state", mc_state_name(state), "code", "internal", "text",
+		    "state", mc_state_name(state), "code",
+		    reason_name(REASON_INTERNAL), "text",
 		    text);
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(o);
