@@ -13,43 +13,19 @@
 
 #include "evaluate.h"
 
-int
-mc_state_worst(int a, int b)
-{
-	static const int rank[] = { 0, 1, 3, 2 };	/* OK W C U */
-
-	return rank[a] >= rank[b] ? a : b;
-}
-
-const char *
-mc_state_name(int s)
-{
-	static const char *const names[] = { "OK", "WARNING", "CRITICAL",
-	    "UNKNOWN" };
-
-	return (s >= 0 && s <= 3) ? names[s] : "UNKNOWN";
-}
-
 size_t
 evaluate_advance(struct state *st, double now, long lost_after)
 {
 	size_t i, n = 0;
-	double since;
 
 	for (i = 0; i < st->n; i++) {
 		struct canary *c = &st->c[i];
 
-		if (c->status != CANARY_IN_FLIGHT)
-			continue;
-		since = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
 		/* A clock stepped back gives a negative age: never hidden. */
-		if (now - since > (double)lost_after) {
-			c->status = CANARY_HIDDEN;
-			c->hidden_at = now;
-			c->resolved_at = now;
-			st->count.hidden++;
+		if (c->status == CANARY_IN_FLIGHT &&
+		    now - canary_since(c) > (double)lost_after &&
+		    canary_hide(st, c, now) == 0)
 			n++;
-		}
 	}
 	return n;
 }
@@ -82,19 +58,20 @@ evaluate_canary(const struct canary *c, const struct range *warn,
 		    latency_state(c->latency, warn, crit));
 	case CANARY_HIDDEN:
 		*code = REASON_HIDDEN;
-		return MC_CRITICAL;
+		break;
 	case CANARY_BOUNCED:
-		*code = (c->bounce_class != NULL &&
-		    strcmp(c->bounce_class, "transient_as_permanent") == 0) ?
-		    REASON_BOGUS_BOUNCE : REASON_BOUNCED;
-		return MC_CRITICAL;
+		*code = c->bounce_class == NDR_BOGUS ? REASON_BOGUS_BOUNCE :
+		    REASON_BOUNCED;
+		break;
 	case CANARY_SUBMIT_FAILED:
 		*code = REASON_SUBMIT_FAILED;
-		return MC_CRITICAL;
-	default:
+		break;
+	case CANARY_IN_FLIGHT:
+	case CANARY_SUBMITTING:
 		*code = REASON_PENDING;
-		return MC_OK;
+		break;
 	}
+	return reason_state(*code);
 }
 
 void
@@ -116,6 +93,21 @@ verdict_add(struct verdict *v, int state, int code, long canary,
 		strncpy(r->detail, detail, sizeof(r->detail) - 1);
 		r->detail[sizeof(r->detail) - 1] = '\0';
 	}
+}
+
+enum mc_condition
+verdict_condition(const struct verdict *v)
+{
+	enum reason_code code = REASON_NONE;
+	int best = -1;
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (best == -1 || mc_state_worst(v->r[i].state, best) != best) {
+			best = v->r[i].state;
+			code = v->r[i].code;
+		}
+	return reason_condition(code);
 }
 
 struct order {
@@ -151,8 +143,7 @@ evaluate(const struct state *st, double now, const struct range *warn,
 		const struct canary *c = &st->c[i];
 
 		if (c->status == CANARY_IN_FLIGHT) {
-			age = now - (c->submitted_at > 0 ? c->submitted_at :
-			    c->sent_at);
+			age = now - canary_since(c);
 			if (age < 0) {
 				/* Sent after now: the clock went back. */
 				v->clock_steps++;

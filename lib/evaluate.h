@@ -9,46 +9,21 @@
 #include <stddef.h>
 
 #include "range.h"
+#include "reason.h"
 #include "state.h"
-
-enum mc_state {
-	MC_OK = 0,
-	MC_WARNING = 1,
-	MC_CRITICAL = 2,
-	MC_UNKNOWN = 3
-};
-
-enum reason_code {
-	REASON_DELIVERED,	/* newest outcome: delivered in time */
-	REASON_PENDING,		/* nothing resolved yet, canaries in flight */
-	REASON_NONE,		/* no canary at all */
-	REASON_SLOW,		/* delivered past a latency threshold */
-	REASON_LATE,		/* turned up after it was declared hidden */
-	REASON_HIDDEN,
-	REASON_BOUNCED,
-	REASON_BOGUS_BOUNCE,
-	REASON_SUBMIT_FAILED,
-	REASON_OVERDUE,		/* in flight past a latency threshold */
-	REASON_DELAYED,		/* in flight, a delay DSN came back */
-	REASON_MAILBOX_FAILED,	/* this run could not read the mailbox */
-	REASON_STATE_RESET,	/* the state file was moved aside */
-	REASON_UNPARSEABLE,	/* a bounce came back that cannot be read */
-	REASON_OVERSIZE,	/* a message over max_message_size, skipped */
-	REASON_INTERNAL		/* anything else that stopped this run */
-};
 
 #define VERDICT_REASONS_MAX	16
 
 struct reason {
-	int		 state;
-	int		 code;
+	enum mc_state	 state;
+	enum reason_code code;
 	long		 canary;	/* index into state, -1 none */
 	unsigned long	 count;		/* canaries this reason covers */
 	char		 detail[400];	/* run errors: the sentence */
 };
 
 struct verdict {
-	int		 state;
+	enum mc_state	 state;
 	size_t		 n;
 	struct reason	 r[VERDICT_REASONS_MAX];
 	long		 outcome;	/* index of the deciding canary, -1 */
@@ -62,9 +37,7 @@ struct verdict {
 	double		 clock_step;	/* the largest, seconds */
 };
 
-/* Worst of two states: OK < WARNING < UNKNOWN < CRITICAL. */
-int	mc_state_worst(int, int);
-const char *mc_state_name(int);
+/* mc_state_worst(), mc_state_name() and the reasons: reason.h. */
 
 /*
  * Advances the lifecycle to `now`: canaries in flight longer than
@@ -81,5 +54,10 @@ void	evaluate(const struct state *, double now, const struct range *warn,
 	    const struct range *crit, struct verdict *);
 void	verdict_add(struct verdict *, int state, int code, long canary,
 	    const char *detail);
+/*
+ * The mcProbeCondition of a verdict: that of its first reason of the
+ * worst state (MC_COND_PENDING when it has none). The daemon reports it.
+ */
+enum mc_condition verdict_condition(const struct verdict *);
 
 #endif

@@ -97,7 +97,7 @@ clean(const char *in, char *out, size_t outlen)
 static double
 canary_age(const struct canary *c, double now)
 {
-	return now - (c->submitted_at > 0 ? c->submitted_at : c->sent_at);
+	return now - canary_since(c);
 }
 
 void
@@ -130,8 +130,7 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		    d1, extra);
 		return;
 	case CANARY_HIDDEN:
-		output_duration(c->hidden_at - (c->submitted_at > 0 ?
-		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
 		snprintf(out, outlen, "#%lu sent %s, HIDDEN after %s%s%s%s",
 		    c->seq, sent, d1, qid[0] ? " (queue id " : "", qid,
 		    qid[0] ? ")" : "");
@@ -140,8 +139,7 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		clean(c->bounce_status, d1, sizeof(d1));
 		clean(c->bounce_diag, err, 200);
 		snprintf(out, outlen, "#%lu sent %s, %s %s %s", c->seq, sent,
-		    c->bounce_class && strcmp(c->bounce_class,
-		    "transient_as_permanent") == 0 ? "BOGUS NDR" : "BOUNCED",
+		    c->bounce_class == NDR_BOGUS ? "BOGUS NDR" : "BOUNCED",
 		    d1, err);
 		return;
 	case CANARY_SUBMIT_FAILED:
@@ -149,6 +147,8 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		snprintf(out, outlen, "#%lu sent %s, NOT SUBMITTED: %s", c->seq,
 		    sent, err);
 		return;
+	case CANARY_SUBMITTING:
+		break;		/* taken as in flight by the next run */
 	}
 	snprintf(out, outlen, "#%lu ?", c->seq);
 }
@@ -195,8 +195,7 @@ output_reason(const struct state *st, const struct reason *r,
 		snprintf(out, outlen, "no canary has been sent yet");
 		return;
 	case REASON_HIDDEN:
-		output_duration(c->hidden_at - (c->submitted_at > 0 ?
-		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
 		snprintf(out, outlen, "%lu canar%s hidden: #%lu sent %s via %s%s"
 		    "%s%s neither arrived nor bounced in %s", r->count ?
 		    r->count : 1, r->count > 1 ? "ies" : "y", c->seq, sent,
@@ -218,8 +217,7 @@ output_reason(const struct state *st, const struct reason *r,
 		clean(c->bounce_reporting_mta, rmta, sizeof(rmta));
 		clean(c->bounce_remote_mta, remote, sizeof(remote));
 		clean(c->bounce_status, d2, sizeof(d2));
-		output_duration(c->bounced_at - (c->submitted_at > 0 ?
-		    c->submitted_at : c->sent_at), d1, sizeof(d1));
+		output_duration(c->bounced_at - canary_since(c), d1, sizeof(d1));
 		if (r->code == REASON_BOGUS_BOUNCE)
 			snprintf(out, outlen, "bogus NDR for #%lu: %s turned a "
 			    "temporary \"%s\"%s%s into a permanent failure %s "
@@ -297,16 +295,13 @@ output_perfdata(const struct state *st, const struct verdict *v,
 static void
 reason_order(const struct verdict *v, size_t *idx)
 {
-	static const int rank[] = { 0, 1, 3, 2 };
-	size_t i, j, k = 0;
+	size_t i, k = 0;
 	int r;
 
-	for (r = 3; r >= 0; r--)
-		for (j = 0; j < 4; j++)
-			if (rank[j] == r)
-				for (i = 0; i < v->n; i++)
-					if (v->r[i].state == (int)j)
-						idx[k++] = i;
+	for (r = mc_state_rank(MC_CRITICAL); r >= mc_state_rank(MC_OK); r--)
+		for (i = 0; i < v->n; i++)
+			if (mc_state_rank(v->r[i].state) == r)
+				idx[k++] = i;
 }
 
 void
@@ -384,10 +379,6 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	struct perfdata p;
 	size_t idx[VERDICT_REASONS_MAX], i;
 	char *s;
-	static const char *const codes[] = { "delivered", "pending", "none",
-	    "slow", "late", "hidden", "bounced", "bogus_bounce",
-	    "submit_failed", "overdue", "delayed", "mailbox_failed",
-	    "state_reset", "unparseable_bounce", "oversize", "internal" };
 
 	json_object_set_new(root, "probe", json_string(cfg->name));
 	json_object_set_new(root, "verdict",
@@ -401,7 +392,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 
 		output_reason(st, r, cfg, now, text, sizeof(text));
 		o = json_pack("{s:s, s:s, s:s}", "state",
-		    mc_state_name(r->state), "code", codes[r->code], "text",
+		    mc_state_name(r->state), "code", reason_name(r->code), "text",
 		    text);
 		if (r->canary >= 0)
 			json_object_set_new(o, "canary",
@@ -466,7 +457,8 @@ output_error(FILE *fp, int format, int state, const char *msg)
 	if (format == OUTPUT_JSON) {
 		o = json_pack("{s:s, s:i, s:[{s:s, s:s, s:s}]}", "verdict",
 		    mc_state_name(state), "exit_code", state, "reasons",
-		    "state", mc_state_name(state), "code", "internal", "text",
+		    "state", mc_state_name(state), "code",
+		    reason_name(REASON_INTERNAL), "text",
 		    text);
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(o);

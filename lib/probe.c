@@ -5,7 +5,6 @@
  * point leaves either the old or the new state and never a found canary
  * that is gone from both the mailbox and the record.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,39 +38,6 @@ struct scan_ctx {
 	size_t			 oversize_more;	/* oversize, not noted */
 	size_t			 unparseable;	/* unreadable bounces, this run */
 };
-
-static void
-record_arrival(struct canary *c, time_t arrived, const struct headers *hs,
-    double now)
-{
-	struct received_chain rc;
-	double base = c->submitted_at > 0 ? c->submitted_at : c->sent_at;
-
-	c->arrived_at = arrived > 0 ? (double)arrived : now;
-	/*
-	 * INTERNALDATE and Received: dates have whole seconds, so the
-	 * submission time is taken at the same resolution: then a canary
-	 * held N seconds never shows a latency below N.
-	 */
-	c->latency = floor(c->arrived_at) - floor(base);
-	if (c->latency < 0)
-		c->latency = 0;
-	c->resolved_at = now;
-	received_parse(hs, &rc);
-	free(c->hops);
-	c->hops = NULL;
-	c->nhops = 0;
-	if (rc.n > 0 && (c->hops = calloc(rc.n, sizeof(*c->hops))) != NULL) {
-		memcpy(c->hops, rc.hop, rc.n * sizeof(*c->hops));
-		c->nhops = rc.n;
-	}
-	c->greylisted = rc.greylisted;
-	c->greylist_delay = rc.greylist_delay;
-	state_set_str(&c->greylist_at, rc.greylist_at[0] ? rc.greylist_at :
-	    NULL);
-	state_set_str(&c->greylist_source, rc.greylist_source[0] ?
-	    rc.greylist_source : NULL);
-}
 
 /* A header field of a skipped message, short and safe to print. */
 static void
@@ -137,6 +103,7 @@ static int
 scan_found(void *arg, const struct mailbox_msg *m)
 {
 	struct scan_ctx *ctx = arg;
+	struct received_chain rc;
 	struct headers *hs;
 	struct canary *c;
 	const char *v;
@@ -164,17 +131,13 @@ scan_found(void *arg, const struct mailbox_msg *m)
 		    ctx->cfg->name);
 		goto out;
 	}
-	c = state_find_token(ctx->st, token);
-	if (c != NULL && c->status == CANARY_IN_FLIGHT) {
-		c->status = CANARY_DELIVERED;
-		record_arrival(c, m->arrived, hs, ctx->now);
-		ctx->st->count.delivered++;
-		ctx->found++;
-	} else if (c != NULL && c->status == CANARY_HIDDEN) {
-		c->status = CANARY_LATE;
-		record_arrival(c, m->arrived, hs, ctx->now);
-		ctx->st->count.late++;
-		ctx->found++;
+	if ((c = state_find_token(ctx->st, token)) != NULL &&
+	    (c->status == CANARY_IN_FLIGHT || c->status == CANARY_HIDDEN)) {
+		received_parse(hs, &rc);
+		if (canary_deliver(ctx->st, c, (double)m->arrived, &rc,
+		    ctx->now) == 0 || canary_late(ctx->st, c,
+		    (double)m->arrived, &rc, ctx->now) == 0)
+			ctx->found++;
 	}
 	/* Ours (verified), so it may go, even if its record is gone. */
 	if (!ctx->cfg->keep)
@@ -185,16 +148,17 @@ out:
 	return 0;
 }
 
+/* What the report says of the canary's recipient rc. */
 static void
-record_bounce(struct canary *c, const struct ndr_report *rep,
-    const struct ndr_rcpt *rc, time_t arrived, double now)
+bounce_report(const struct ndr_report *rep, const struct ndr_rcpt *rc,
+    time_t arrived, double now, struct canary_report *out)
 {
-	state_set_str(&c->bounce_class, ndr_class_name(rc->class));
-	state_set_str(&c->bounce_status, rc->status);
-	state_set_str(&c->bounce_diag, rc->diagnostic_code);
-	state_set_str(&c->bounce_reporting_mta, rep->reporting_mta);
-	state_set_str(&c->bounce_remote_mta, rc->remote_mta);
-	c->bounced_at = arrived > 0 ? (double)arrived : now;
+	out->class = (enum ndr_class)rc->class;
+	out->status = rc->status;
+	out->diagnostic = rc->diagnostic_code;
+	out->reporting_mta = rep->reporting_mta;
+	out->remote_mta = rc->remote_mta;
+	out->at = arrived > 0 ? (double)arrived : now;
 }
 
 /* The recipient of a report that is this canary's, else the first. */
@@ -226,6 +190,7 @@ bounce_found(void *arg, const struct mailbox_msg *m)
 	struct ndr_report rep;
 	struct mc_error err;
 	const struct ndr_rcpt *rc;
+	struct canary_report cr;
 	struct canary *c = NULL;
 	const char *ref = m->ref;
 	time_t arrived = m->arrived;
@@ -277,23 +242,13 @@ bounce_found(void *arg, const struct mailbox_msg *m)
 	switch (rc ? rc->class : NDR_UNPARSEABLE) {
 	case NDR_PERMANENT:
 	case NDR_BOGUS:
-		if (c->status == CANARY_IN_FLIGHT ||
-		    c->status == CANARY_HIDDEN) {
-			c->status = CANARY_BOUNCED;
-			c->resolved_at = ctx->now;
-			record_bounce(c, &rep, rc, arrived, ctx->now);
-			ctx->st->count.bounced++;
-			if (rc->class == NDR_BOGUS)
-				ctx->st->count.bogus_ndr++;
+		bounce_report(&rep, rc, arrived, ctx->now, &cr);
+		if (canary_bounce(ctx->st, c, &cr, ctx->now) == 0)
 			ctx->found++;
-		}
 		break;
 	case NDR_DELAYED:
-		if (c->status == CANARY_IN_FLIGHT) {
-			c->delayed = 1;
-			record_bounce(c, &rep, rc, arrived, ctx->now);
-		}
-		ctx->st->count.delayed_dsn++;
+		bounce_report(&rep, rc, arrived, ctx->now, &cr);
+		canary_delay(ctx->st, c, &cr);
 		break;
 	default:
 		log_info("canary #%lu: %s notice from %s", c->seq,
@@ -353,14 +308,18 @@ send_canary(const struct config *cfg, struct state *st,
 		    "sent: out of memory for its record");
 		return -1;
 	}
-	c->seq = seq;
-	c->status = CANARY_SUBMITTING;
-	memcpy(c->token, token, sizeof(c->token));
-	c->sent_at = now;
-	/* The saved record must hold next_seq past it, or it is corrupt. */
+	/*
+	 * The seq is taken before the record is saved: a state file never
+	 * holds a canary at or beyond its next_seq (such a file is refused
+	 * as corrupt), so a run killed while sending leaves a file the next
+	 * run loads, and takes the canary as in flight.
+	 */
 	st->next_seq = seq + 1;
-	if (state_set_str(&c->rcpt, rcpt) == -1 ||
-	    state_save(cfg->state_dir, cfg->name, st, &err) == -1) {
+	if ((rc = canary_submitting(c, seq, token, rcpt, now)) == -1)
+		error_set(&err, "out of memory");
+	else
+		rc = state_save(cfg->state_dir, cfg->name, st, &err);
+	if (rc == -1) {
 		buf_free(&msg);
 		state_drop_last(st);
 		st->next_seq = seq;
@@ -381,22 +340,14 @@ send_canary(const struct config *cfg, struct state *st,
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
-	st->last_sent = now;
-	st->count.sent++;
-	state_set_str(&c->via, res.via);
-	state_set_str(&c->smtp_reply, res.reply[0] ? res.reply : NULL);
 	if (rc == 0) {
-		c->status = CANARY_IN_FLIGHT;
-		c->submitted_at = res.submitted_at;
-		state_set_str(&c->queue_id, res.queue_id[0] ? res.queue_id :
-		    NULL);
+		canary_submitted(st, c, res.via, res.reply, res.queue_id,
+		    res.submitted_at);
 		log_debug("canary #%lu submitted to %s: %s", seq, res.via,
 		    res.reply);
 	} else {
-		c->status = CANARY_SUBMIT_FAILED;
-		c->resolved_at = clock_wall();
-		state_set_str(&c->error, err.msg);
-		st->count.submit_failed++;
+		canary_submit_failed(st, c, res.via, res.reply, err.msg,
+		    clock_wall());
 		log_debug("canary #%lu not submitted: %s", seq, err.msg);
 	}
 	return rc;
@@ -413,16 +364,9 @@ adopt_submitting(struct state *st)
 	size_t i;
 
 	for (i = 0; i < st->n; i++)
-		if (st->c[i].status == CANARY_SUBMITTING) {
-			st->c[i].status = CANARY_IN_FLIGHT;
-			state_set_str(&st->c[i].smtp_reply, "(unknown: the run "
-			    "sending it was stopped)");
-			st->count.sent++;
-			if (st->c[i].sent_at > st->last_sent)
-				st->last_sent = st->c[i].sent_at;
+		if (canary_adopt(st, &st->c[i]) == 0)
 			log_info("canary #%lu: its run was stopped while "
 			    "sending it; taken as in flight", st->c[i].seq);
-		}
 }
 
 static void

@@ -1,65 +1,22 @@
 /*
  * state.h - the state of one probe: its canaries, counters and mailbox
- * cursor. Kept as JSON in STATE_DIR/NAME.json, written atomically, locked
- * with flock on NAME.lock for the length of a cycle.
+ * cursor. Kept as JSON (state_json.h) in STATE_DIR/NAME.json, written
+ * atomically, locked with flock on NAME.lock for the length of a cycle
+ * (statefile.h). A canary and its transitions are canary.h's.
  */
 #ifndef MC_STATE_H
 #define MC_STATE_H
 
-#include <jansson.h>
 #include <stddef.h>
 
+#include "canary.h"
 #include "error.h"
 #include "message.h"
 #include "token.h"
 
-#define STATE_FORMAT_VERSION	1
-#define STATE_FILE_MAX		(16 * 1024 * 1024)
 #define STATE_CANARIES_MAX	2000
 #define STATE_SEEN_MAX		200000	/* POP3 UIDLs remembered */
 #define STATE_HIDDEN_KEEP	(7 * 86400)	/* a hidden canary may turn up */
-
-enum canary_status {
-	CANARY_IN_FLIGHT = 0,
-	CANARY_DELIVERED,
-	CANARY_BOUNCED,
-	CANARY_HIDDEN,
-	CANARY_LATE,
-	CANARY_SUBMIT_FAILED,
-	CANARY_SUBMITTING	/* recorded, being sent; a run killed meanwhile
-				 * leaves it, and the next run takes it as in
-				 * flight (the server may have taken it) */
-};
-
-struct canary {
-	unsigned long	 seq;
-	char		 token[TOKEN_MAX];
-	char		*rcpt;
-	char		*via;		/* submission host:port */
-	double		 sent_at;	/* wall clock, submission began */
-	double		 submitted_at;	/* wall clock, final reply to DATA */
-	int		 status;
-	int		 delayed;	/* a delay DSN came back */
-	char		*smtp_reply;	/* final reply, e.g. "250 2.0.0 Ok" */
-	char		*queue_id;
-	char		*error;		/* why submission failed */
-	double		 arrived_at;	/* mailbox server receive time */
-	double		 resolved_at;	/* when a run learnt the outcome */
-	double		 hidden_at;
-	double		 latency;	/* arrived_at - submitted_at */
-	int		 greylisted;
-	long		 greylist_delay;	/* -1 unknown */
-	char		*greylist_at;
-	char		*greylist_source;
-	size_t		 nhops;
-	struct hop	*hops;
-	char		*bounce_class;	/* ndr_class_name() */
-	char		*bounce_status;
-	char		*bounce_diag;
-	char		*bounce_reporting_mta;
-	char		*bounce_remote_mta;
-	double		 bounced_at;	/* when the report reached the mailbox */
-};
 
 /* Where a scan of one mailbox stands: only what is new since is read. */
 struct cursor {
@@ -103,9 +60,6 @@ void	state_drop_last(struct state *);
  */
 int	state_make_room(struct state *);
 struct canary *state_find_token(struct state *, const char *token);
-void	canary_clear(struct canary *);
-const char *canary_status_name(int);
-int	canary_status_parse(const char *);
 int	cursor_add_pending(struct cursor *, const char *ref);
 /* Forgets everything a cursor knew (another mailbox, new UIDVALIDITY). */
 void	cursor_reset(struct cursor *, int keep_url);
@@ -118,29 +72,8 @@ int	state_set_str(char **, const char *);
  */
 void	state_prune(struct state *, size_t keep, unsigned long pin, double now);
 
-/*
- * Takes the exclusive lock of DIR/NAME, waiting within the run's
- * deadline. Returns the lock fd, or -1 with err set.
- */
-int	state_lock(const char *dir, const char *name, struct mc_error *);
-void	state_unlock(int);
-
-enum state_load_result {
-	STATE_LOAD_ERROR = -1,	/* err set; nothing was touched */
-	STATE_LOAD_OK = 0,	/* loaded, or fresh when there was none */
-	STATE_LOAD_CORRUPT = 1	/* moved aside; err names the new path */
-};
-
-/* Call with the lock held: also removes temp files of killed writers. */
-int	state_load(const char *dir, const char *name, struct state *,
-	    struct mc_error *);
-/* temp file, write, fsync, rename, fsync(dir); every step checked. */
-int	state_save(const char *dir, const char *name, const struct state *,
-	    struct mc_error *);
-
-/* The counters as a JSON object (new reference). */
-json_t	*state_counters_json(const struct state *);
-/* A canary as JSON (new reference); also used by the JSON output. */
-json_t	*canary_to_json(const struct canary *);
+/* The JSON codec and the state file; declared apart, reached from here. */
+#include "state_json.h"
+#include "statefile.h"
 
 #endif

@@ -12,12 +12,16 @@
 #define NOW	100000.0
 #define X	-1	/* unused field */
 
-enum { IF = CANARY_IN_FLIGHT, DL = CANARY_DELIVERED, BO = CANARY_BOUNCED,
-    HI = CANARY_HIDDEN, LA = CANARY_LATE, SF = CANARY_SUBMIT_FAILED };
+#define IF	CANARY_IN_FLIGHT
+#define DL	CANARY_DELIVERED
+#define BO	CANARY_BOUNCED
+#define HI	CANARY_HIDDEN
+#define LA	CANARY_LATE
+#define SF	CANARY_SUBMIT_FAILED
 
 struct row_canary {
 	unsigned long	 seq;
-	int		 status;
+	enum canary_status status;
 	double		 age;		/* now - submitted_at */
 	double		 resolved_ago;	/* now - resolved_at */
 	double		 latency;
@@ -118,7 +122,8 @@ build(const struct row *r, struct state *st, const struct range *w,
 			k->hidden_at = k->resolved_at;
 		k->latency = r->c[i].latency;
 		if (r->c[i].bounce_class)
-			state_set_str(&k->bounce_class, r->c[i].bounce_class);
+			assert_int_equal(canary_bounce_class_parse(
+			    r->c[i].bounce_class, &k->bounce_class), 0);
 		k->delayed = r->c[i].delayed;
 		st->next_seq = k->seq + 1;
 	}

@@ -35,6 +35,25 @@ put(const char *name, const char *text, size_t len)
 	close(fd);
 }
 
+/* Whether DIR/NAME.json holds the text. */
+static int
+file_has(const char *d, const char *name, const char *text)
+{
+	char path[128], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.json", d, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
 static int
 count_aside(const char *prefix)
 {
@@ -81,6 +100,7 @@ test_roundtrip(void **unused)
 	state_set_str(&c->queue_id, "4F2A1A72667");
 	/* 8-bit junk from a bounce: kept (as '?'), not dropped. */
 	state_set_str(&c->bounce_diag, "550 Empf\xe4nger \xff");
+	c->bounce_class = NDR_BOGUS;
 	c->hops = calloc(1, sizeof(*c->hops));
 	c->nhops = 1;
 	strcpy(c->hops[0].by, "mx");
@@ -106,12 +126,62 @@ test_roundtrip(void **unused)
 	assert_int_equal(back.c[0].nhops, 1);
 	assert_string_equal(back.c[0].hops[0].by, "mx");
 	assert_int_equal(back.c[1].status, CANARY_IN_FLIGHT);
+	/* The bounce class by its name, as ndr_class_name() gives it. */
+	assert_int_equal(back.c[0].bounce_class, NDR_BOGUS);
+	assert_int_equal(back.c[1].bounce_class, NDR_NOT_BOUNCE);
+	assert_true(file_has(dir, "p", "\"bounce_class\": "
+	    "\"transient_as_permanent\""));
 	state_clear(&back);
 	state_clear(&st);
 	/* No file yet: a fresh state, not an error. */
 	assert_int_equal(state_load(dir, "none", &back, &err), STATE_LOAD_OK);
 	assert_int_equal(back.n, 0);
 	assert_int_equal(back.next_seq, 1);
+}
+
+/* The codec alone: text to state and back, no file involved. */
+static void
+test_codec(void **unused)
+{
+	struct state st, back;
+	struct canary *c;
+	char why[256], *text, *again;
+
+	(void)unused;
+	state_init(&st);
+	st.next_seq = 8;
+	st.count.late = 3;
+	c = state_add(&st);
+	c->seq = 7;
+	strcpy(c->token, "7-abc-0123456789abcdef01234567");
+	c->status = CANARY_BOUNCED;
+	c->bounce_class = NDR_PERMANENT;
+	state_set_str(&c->bounce_status, "5.1.1");
+	assert_non_null(text = state_json_dump(&st));
+	assert_int_equal(state_json_parse(text, strlen(text), &back, why,
+	    sizeof(why)), 0);
+	assert_int_equal(back.n, 1);
+	assert_int_equal(back.count.late, 3);
+	assert_int_equal(back.c[0].bounce_class, NDR_PERMANENT);
+	assert_non_null(again = state_json_dump(&back));
+	assert_string_equal(text, again);
+	free(again);
+	state_clear(&back);
+	assert_int_equal(state_json_parse(text, 10, &back, why, sizeof(why)),
+	    -1);
+	assert_non_null(strstr(why, "not JSON"));
+	assert_int_equal(back.n, 0);
+	free(text);
+	/* A canary at next_seq: the seq was not taken before it was saved. */
+	text = strdup("{\"format_version\": 1, \"next_seq\": 7, "
+	    "\"canaries\": [{\"seq\": 7, \"token\": \"t\", \"status\": "
+	    "\"submitting\"}]}");
+	assert_int_equal(state_json_parse(text, strlen(text), &back, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "a canary's seq is beyond next_seq");
+	assert_int_equal(back.n, 0);
+	free(text);
+	state_clear(&st);
 }
 
 static void
@@ -133,6 +203,9 @@ test_corrupt(void **unused)
 		    "[{\"seq\": 2, \"token\": \"t\", \"status\": \"hidden\"},"
 		    "{\"seq\": 1, \"token\": \"u\", \"status\": \"hidden\"}]}",
 		"{\"format_version\": 1, \"next_seq\": 5, \"counters\": []}",
+		"{\"format_version\": 1, \"next_seq\": 5, \"canaries\": "
+		    "[{\"seq\": 1, \"token\": \"t\", \"status\": \"bounced\", "
+		    "\"bounce_class\": \"eaten\"}]}",
 	};
 	struct mc_error err;
 	struct state st;
@@ -316,6 +389,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_atomic_leftovers),
 		cmocka_unit_test(test_lock),
