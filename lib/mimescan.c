@@ -123,7 +123,8 @@ skip_cfws(const char *p)
 	int depth;
 
 	for (;;) {
-		while (*p == ' ' || *p == '\t')
+		/* Any control byte too: GMime takes a bare CR as a blank. */
+		while (*p != '\0' && (unsigned char)*p <= ' ')
 			p++;
 		if (*p != '(')
 			return p;
@@ -145,7 +146,7 @@ skip_cfws(const char *p)
 static void
 boundary_trimmed(struct mimescan *s, const char *b, size_t n)
 {
-	while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t'))
+	while (n > 0 && (unsigned char)b[n - 1] <= ' ')
 		n--;
 	boundary_add(s, b, n);
 }
@@ -168,7 +169,9 @@ field_boundaries(struct mimescan *s, const char *v)
 	while ((p = strchr(p, ';')) != NULL) {
 		p = skip_cfws(p + 1);
 		name = p;
-		nl = strcspn(p, "= \t;(");
+		for (nl = 0; p[nl] != '\0' && (unsigned char)p[nl] > ' ' &&
+		    strchr("=;(", p[nl]) == NULL; nl++)
+			;
 		p = skip_cfws(p + nl);
 		if (*p != '=' || nl < 8 || strncasecmp(name, "boundary", 8))
 			continue;
@@ -186,7 +189,9 @@ field_boundaries(struct mimescan *s, const char *v)
 					one[n++] = *p;
 			}
 		} else {
-			q = p + strcspn(p, "; \t(");
+			for (q = p; *q != '\0' && (unsigned char)*q > ' ' &&
+			    *q != ';' && *q != '('; q++)
+				;
 			/* charset'language'value: the value is after both. */
 			if (ext && (name = memchr(p, '\'', (size_t)(q - p))) &&
 			    (name = memchr(name + 1, '\'', (size_t)(q -

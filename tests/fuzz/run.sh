@@ -42,7 +42,11 @@ for t in mail state ndr; do
 		ok "fuzz_$t: ${secs}s, ${runs:-?} inputs, no crash, leak or sanitizer report"
 	else
 		not_ok "fuzz_$t: a crash, leak or sanitizer report"
-		diag "$(grep -E 'ERROR|SUMMARY|runtime error' "$OUT/run_$t.log" | head -10)"
+		diag "$(grep -E 'ERROR|SUMMARY|runtime error|Seed:|abort|#[0-9]+ 0x' "$OUT/run_$t.log" | head -20)"
+		# The input that did it, kept for a person (the rest goes).
+		keep=/tmp/mailcanary-fuzz-$t-crash.$$
+		mkdir -p "$keep" && cp "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-* \
+		    "$OUT/run_$t.log" "$keep/" 2>/dev/null && diag "input and log kept in $keep"
 	fi
 done
 done_testing
