@@ -21,40 +21,6 @@
 /* Latencies kept for the median and 95th percentile, at most. */
 #define SNAP_LATENCIES	2000
 
-/* The MIB's condition: the reason of the worst state, first of those. */
-static int
-snap_condition(const struct verdict *v)
-{
-	static const int map[] = {
-		[REASON_DELIVERED] = COND_DELIVERED,
-		[REASON_PENDING] = COND_PENDING,
-		[REASON_NONE] = COND_PENDING,
-		[REASON_SLOW] = COND_DELIVERED,
-		[REASON_LATE] = COND_HIDDEN,
-		[REASON_HIDDEN] = COND_HIDDEN,
-		[REASON_BOUNCED] = COND_BOUNCED,
-		[REASON_BOGUS_BOUNCE] = COND_BOGUS,
-		[REASON_SUBMIT_FAILED] = COND_SUBMIT_FAILED,
-		[REASON_OVERDUE] = COND_OVERDUE,
-		[REASON_DELAYED] = COND_DELAYED,
-		[REASON_MAILBOX_FAILED] = COND_MAILBOX_FAILED,
-		[REASON_STATE_RESET] = COND_PENDING,
-		[REASON_UNPARSEABLE] = COND_DELIVERED,
-		[REASON_OVERSIZE] = COND_DELIVERED,
-		[REASON_INTERNAL] = COND_PENDING,
-	};
-	int best = -1, code = REASON_NONE;
-	size_t i;
-
-	for (i = 0; i < v->n; i++)
-		if (best == -1 || mc_state_worst(v->r[i].state, best) !=
-		    best) {
-			best = v->r[i].state;
-			code = v->r[i].code;
-		}
-	return map[code] ? map[code] : COND_PENDING;
-}
-
 /* mcCanaryTable rows: the oldest canaries in flight (the missing ones),
  * and the newest resolved. */
 static void
@@ -111,7 +77,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	snprintf(s->recipient, sizeof(s->recipient), "%s",
 	    cfg->to ? cfg->to : "");
 	s->state = v->state + 1;
-	s->condition = snap_condition(v);
+	s->condition = verdict_condition(v);
 	output_status_line(cfg, st, v, rep->now, s->text, sizeof(s->text));
 	s->sent = st->count.sent;
 	s->delivered = st->count.delivered;
@@ -207,18 +173,6 @@ snap_state_name(int state)
 	return state >= 1 && state <= 4 ? names[state - 1] : "none";
 }
 
-static const char *
-snap_condition_name(int cond)
-{
-	static const char *const names[] = {
-		"delivered", "pending", "overdue", "hidden", "bounced",
-		"bogusBounce", "delayed", "submitFailed", "mailboxFailed"
-	};
-
-	return cond >= COND_DELIVERED && cond <= COND_MAILBOX_FAILED ?
-	    names[cond - COND_DELIVERED] : "none";
-}
-
 /* The notification a change of condition calls for: on a change only,
  * never once per cycle. */
 static void
@@ -252,8 +206,8 @@ snap_take(struct snapshot *cur, struct snapshot *next, int first,
 		s.last_change = now;
 		log_info("probe %s: %s (%s) -> %s (%s): %s", s.name,
 		    snap_state_name(old.state),
-		    snap_condition_name(old.condition),
-		    snap_state_name(s.state), snap_condition_name(s.condition),
+		    reason_condition_name(old.condition),
+		    snap_state_name(s.state), reason_condition_name(s.condition),
 		    s.text);
 		if (notify)
 			snap_notify(&s, &old);
