@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "message.h"
+#include "text.h"
 
 /* Dwell at the first hop that counts as greylisting without X-Greylist. */
 #define GREYLIST_DWELL_MIN	2
@@ -178,24 +179,13 @@ static void
 skip_cfws(const char **pp)
 {
 	const char *p = *pp;
-	int depth;
 
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p != '(')
 			break;
-		/* RFC 5322 3.2.2 comments, nested, with quoted-pairs. */
-		for (depth = 0; *p; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth == 0) {
-				p++;
-				break;
-			}
-		}
+		p = text_skip_comment(p);
 	}
 	*pp = p;
 }

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "mimescan.h"
+#include "text.h"
 
 #define MIMESCAN_LINE_KEEP	1024	/* enough for any boundary */
 #define MIMESCAN_BOUNDARY_LEN	200	/* RFC 2046 5.1.1 allows 70 */
@@ -120,24 +121,13 @@ boundary_add(struct mimescan *s, const char *b, size_t n)
 static const char *
 skip_cfws(const char *p)
 {
-	int depth;
-
 	for (;;) {
 		/* Any control byte too: GMime takes a bare CR as a blank. */
 		while (*p != '\0' && (unsigned char)*p <= ' ')
 			p++;
 		if (*p != '(')
 			return p;
-		for (depth = 0; *p; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			else if (*p == '(')
-				depth++;
-			else if (*p == ')' && --depth == 0) {
-				p++;
-				break;
-			}
-		}
+		p = text_skip_comment(p);
 	}
 }
 

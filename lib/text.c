@@ -26,3 +26,19 @@ text_json(const char *s)
 	free(c);
 	return j ? j : json_null();
 }
+
+const char *
+text_skip_comment(const char *p)
+{
+	int depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0)
+			return p + 1;
+	}
+	return p;
+}

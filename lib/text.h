@@ -1,5 +1,6 @@
 /*
- * text.h - text from mail and servers on its way into JSON.
+ * text.h - text from mail and servers: on its way into JSON, and the
+ * comments of RFC 5322 that header grammars skip.
  */
 #ifndef MC_TEXT_H
 #define MC_TEXT_H
@@ -12,5 +13,11 @@
  * dropped.
  */
 json_t	*text_json(const char *s);
+/*
+ * p points at '(': returns the first byte after that RFC 5322 3.2.2
+ * comment (nested, with quoted-pairs), or the end of the string when it
+ * is not closed.
+ */
+const char *text_skip_comment(const char *p);
 
 #endif
