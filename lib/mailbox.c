@@ -33,6 +33,7 @@
 #include "mailbox.h"
 #include "mailbox_handler.h"
 #include "net.h"
+#include "text.h"
 #include "pop3.h"
 
 /*
@@ -280,7 +281,7 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
 		/* Name what failed, not libcurl's LOGOUT after it. */
 		t.step = mb->line_step != NULL ? mb->line_step : step;
 		snprintf(t.reply, sizeof(t.reply), "%s", mb->line);
-		net_sanitize(t.reply);
+		text_sanitize(t.reply);
 	}
 	net_error(err, name, rc, &t, mb->errbuf);
 	/*

@@ -14,6 +14,7 @@
 #include "deadline.h"
 #include "log.h"
 #include "net.h"
+#include "text.h"
 
 /* What a command is, for the trace. */
 enum verb_kind {
@@ -173,21 +174,6 @@ is_auth_end(enum net_proto proto, const char *line)
 	return 0;
 }
 
-void
-net_sanitize(char *s)
-{
-	unsigned char *p;
-
-	for (p = (unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-		else if (*p == '|')
-			*p = '/';
-		else if (*p >= 0x80)
-			*p = '?';
-	}
-}
-
 /*
  * Copies the last complete line of data (without its line end) to dst,
  * as a C string; 0 when there is none.
@@ -298,7 +284,7 @@ trace_log(const struct net_trace *t, char dir, const char *line)
 		return;
 	}
 	snprintf(show, sizeof(show), "%s", line);
-	net_sanitize(show);
+	text_sanitize(show);
 	log_debug("%s %c %s", t->host, dir, show);
 }
 
@@ -397,7 +383,7 @@ trace_command(struct net_trace *t, const char *data, size_t len)
 			rest += 1 + mech;
 		hidden = *rest != '\0';
 		line[rest - line] = '\0';
-		net_sanitize(line);
+		text_sanitize(line);
 		log_debug("%s > %s%s", t->host, line,
 		    hidden ? " [hidden]" : "");
 		return;
@@ -426,7 +412,7 @@ trace_reply(struct net_trace *t, const char *data, size_t len)
 		snprintf(line, sizeof(line), "(reply hidden: it holds a "
 		    "credential)");
 	snprintf(t->reply, sizeof(t->reply), "%s", line);
-	net_sanitize(t->reply);
+	text_sanitize(t->reply);
 	if (t->fail_step == NULL && refused) {
 		memcpy(t->fail_reply, t->reply, sizeof(t->fail_reply));
 		t->fail_step = t->step;
@@ -515,7 +501,7 @@ net_hostport(const char *url, char *out, size_t outlen)
 	curl_free(host);
 	curl_free(port);
 	curl_url_cleanup(u);
-	net_sanitize(out);
+	text_sanitize(out);
 }
 
 int

@@ -58,7 +58,5 @@ void	net_hostport(const char *url, char *out, size_t outlen);
  * Public so that tests can play an exchange through it; returns 0.
  */
 int	net_debug(CURL *, curl_infotype, char *data, size_t len, void *arg);
-/* Replaces control characters and '|' so text is safe to print. */
-void	net_sanitize(char *);
 
 #endif

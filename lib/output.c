@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "buf.h"
-#include "net.h"
 #include "output.h"
+#include "text.h"
 
 void
 perf_add(struct perfdata *p, const char *label, double value,
@@ -91,7 +91,7 @@ static void
 clean(const char *in, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s", in ? in : "");
-	net_sanitize(out);
+	text_sanitize(out);
 }
 
 static double

@@ -16,9 +16,9 @@
 #include "mailbox.h"
 #include "message.h"
 #include "ndr.h"
-#include "net.h"
 #include "probe.h"
 #include "submit.h"
+#include "text.h"
 #include "token.h"
 
 #define STR_(x)	#x
@@ -47,7 +47,7 @@ skipped_field(const struct headers *hs, const char *name, char *out,
 	const char *v = hs != NULL ? headers_get(hs, name) : NULL;
 
 	snprintf(out, outlen, "%s", v != NULL ? v : "?");
-	net_sanitize(out);
+	text_sanitize(out);
 }
 
 /*
@@ -72,7 +72,7 @@ scan_skipped(struct scan_ctx *ctx, const struct mailbox_msg *m)
 	}
 	if (m->kind == MAILBOX_FAILED) {
 		snprintf(why, sizeof(why), "%s", m->error ? m->error : "?");
-		net_sanitize(why);
+		text_sanitize(why);
 		snprintf(note, sizeof(note), "message %s %s in the %s could "
 		    "not be read and was skipped: %s", m->refname, m->ref,
 		    ctx->where, why);

@@ -11,6 +11,7 @@
 #include "deadline.h"
 #include "net.h"
 #include "submit.h"
+#include "text.h"
 
 struct upload {
 	const char	*data;
@@ -129,7 +130,7 @@ submit_send(const struct config *cfg, const char *rcpt, const char *msg,
 	res->submitted_at = clock_wall();
 	snprintf(res->reply, sizeof(res->reply), "%s", t.reply);
 	submit_queue_id(res->reply, res->queue_id, sizeof(res->queue_id));
-	net_sanitize(res->queue_id);
+	text_sanitize(res->queue_id);
 	curl_slist_free_all(rcpts);
 	curl_easy_cleanup(h);
 	return 0;

@@ -42,3 +42,18 @@ text_skip_comment(const char *p)
 	}
 	return p;
 }
+
+void
+text_sanitize(char *s)
+{
+	unsigned char *p;
+
+	for (p = (unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+		else if (*p == '|')
+			*p = '/';
+		else if (*p >= 0x80)
+			*p = '?';
+	}
+}

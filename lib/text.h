@@ -19,5 +19,10 @@ json_t	*text_json(const char *s);
  * is not closed.
  */
 const char *text_skip_comment(const char *p);
+/*
+ * Makes s safe for a status line, in place: control characters become
+ * spaces, '|' (the perfdata separator) '/', 8-bit bytes '?'.
+ */
+void	text_sanitize(char *s);
 
 #endif

@@ -17,6 +17,7 @@
 #include "output.h"
 #include "snap.h"
 #include "sort.h"
+#include "text.h"
 
 /* Latencies kept for the median and 95th percentile, at most. */
 #define SNAP_LATENCIES	2000
@@ -57,8 +58,8 @@ snap_canaries(struct snapshot *s, const struct state *st)
 		    c->queue_id ? c->queue_id : "");
 		snprintf(r->bounce_status, sizeof(r->bounce_status), "%s",
 		    c->bounce_status ? c->bounce_status : "");
-		net_sanitize(r->queue_id);
-		net_sanitize(r->bounce_status);
+		text_sanitize(r->queue_id);
+		text_sanitize(r->bounce_status);
 	}
 }
 
@@ -130,8 +131,8 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 		    sizeof(s->canary_bounce_status), "%s",
 		    c->bounce_status ? c->bounce_status : "");
 	}
-	net_sanitize(s->text);
-	net_sanitize(s->bounce_diag);
+	text_sanitize(s->text);
+	text_sanitize(s->bounce_diag);
 	snap_canaries(s, st);
 }
 
@@ -142,7 +143,7 @@ snap_from_error(struct snapshot *s, const char *name, const char *msg)
 	s->state = 4;
 	s->condition = COND_PENDING;
 	snprintf(s->text, sizeof(s->text), "MAILCANARY UNKNOWN - %s", msg);
-	net_sanitize(s->text);
+	text_sanitize(s->text);
 }
 
 void
