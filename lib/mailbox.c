@@ -451,10 +451,8 @@ mailbox_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
     mailbox_cb cb, void *arg, struct mc_error *err)
 {
 	/* A cursor belongs to one mailbox; another URL starts afresh. */
-	if (cur->url == NULL || strcmp(cur->url, mb->url) != 0) {
-		cursor_reset(cur, 0);
-		state_set_str(&cur->url, mb->url);
-	}
+	if (cursor_claim(cur, mb->url) == -1)
+		return error_set(err, "out of memory");
 	mb->fetched = 0;
 	return mb->handler->scan(mb, cur, probe, cb, arg, err);
 }

@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "error.h"
-#include "state.h"
+#include "cursor.h"
 
 #define MAILBOX_FETCH_MAX	2000	/* messages examined in one run */
 #define MAILBOX_PEEK_MAX	(64 * 1024)	/* header of a skipped one */

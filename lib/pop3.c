@@ -259,9 +259,9 @@ pop3_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 		error_set(err, "POP3 %s: unreadable reply to UIDL", mb->t.host);
 		goto out;
 	}
-	if ((size_t)n > STATE_SEEN_MAX) {
+	if ((size_t)n > CURSOR_SEEN_MAX) {
 		error_set(err, "POP3 %s: more than %d messages", mb->t.host,
-		    STATE_SEEN_MAX);
+		    CURSOR_SEEN_MAX);
 		goto out;
 	}
 	qsort(cur->seen, cur->nseen, sizeof(char *), str_cmp);

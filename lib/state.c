@@ -28,16 +28,6 @@ state_init(struct state *st)
 	st->next_seq = 1;
 }
 
-static void
-strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void
 state_clear(struct state *st)
 {
@@ -120,38 +110,6 @@ state_find_token(struct state *st, const char *token)
 		if (strcmp(st->c[i].token, token) == 0)
 			return &st->c[i];
 	return NULL;
-}
-
-void
-cursor_reset(struct cursor *cur, int keep_url)
-{
-	char *url = keep_url ? cur->url : NULL;
-
-	if (!keep_url)
-		free(cur->url);
-	strv_free(cur->seen, cur->nseen);
-	strv_free(cur->pending, cur->npending);
-	memset(cur, 0, sizeof(*cur));
-	cur->url = url;
-}
-
-int
-cursor_add_pending(struct cursor *cur, const char *ref)
-{
-	char **nv;
-	size_t i;
-
-	for (i = 0; i < cur->npending; i++)
-		if (strcmp(cur->pending[i], ref) == 0)
-			return 0;
-	if ((nv = realloc(cur->pending, (cur->npending + 1) *
-	    sizeof(*nv))) == NULL)
-		return -1;
-	cur->pending = nv;
-	if ((nv[cur->npending] = strdup(ref)) == NULL)
-		return -1;
-	cur->npending++;
-	return 0;
 }
 
 static int

@@ -12,22 +12,11 @@
 #include "canary.h"
 #include "error.h"
 #include "message.h"
+#include "cursor.h"
 #include "token.h"
 
 #define STATE_CANARIES_MAX	2000
-#define STATE_SEEN_MAX		200000	/* POP3 UIDLs remembered */
 #define STATE_HIDDEN_KEEP	(7 * 86400)	/* a hidden canary may turn up */
-
-/* Where a scan of one mailbox stands: only what is new since is read. */
-struct cursor {
-	char		*url;		/* the mailbox the cursor belongs to */
-	unsigned long	 uidvalidity;
-	unsigned long	 last_uid;
-	char		**seen;		/* POP3 UIDLs already examined */
-	size_t		 nseen;
-	char		**pending;	/* refs found and to be deleted */
-	size_t		 npending;
-};
 
 struct state {
 	unsigned long	 next_seq;
@@ -60,9 +49,6 @@ void	state_drop_last(struct state *);
  */
 int	state_make_room(struct state *);
 struct canary *state_find_token(struct state *, const char *token);
-int	cursor_add_pending(struct cursor *, const char *ref);
-/* Forgets everything a cursor knew (another mailbox, new UIDVALIDITY). */
-void	cursor_reset(struct cursor *, int keep_url);
 int	state_set_str(char **, const char *);
 
 /*

@@ -262,7 +262,7 @@ cursor_from_json(json_t *o, struct cursor *cur)
 	    get_ulong(o, "uidvalidity", &cur->uidvalidity) == -1 ||
 	    get_ulong(o, "last_uid", &cur->last_uid) == -1 ||
 	    strv_from_json(json_object_get(o, "seen"), &cur->seen,
-	    &cur->nseen, STATE_SEEN_MAX) == -1 ||
+	    &cur->nseen, CURSOR_SEEN_MAX) == -1 ||
 	    strv_from_json(json_object_get(o, "pending_delete"),
 	    &cur->pending, &cur->npending, STATE_CANARIES_MAX) == -1)
 		return -1;

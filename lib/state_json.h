@@ -19,7 +19,7 @@ json_t	*state_to_json(const struct state *);
  * Fills an initialised, empty state from root. Returns 0, or -1 with
  * *why a static sentence saying what is wrong (the state is then partly
  * filled: the caller clears it). Every field is type-checked; lists are
- * capped by STATE_CANARIES_MAX and STATE_SEEN_MAX.
+ * capped by STATE_CANARIES_MAX and CURSOR_SEEN_MAX.
  */
 int	state_from_json(json_t *root, struct state *, const char **why);
 /* The state as the text of a state file (malloc'd), or NULL: no memory. */
