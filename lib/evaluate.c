@@ -188,7 +188,10 @@ evaluate(const struct state *st, double now, const struct range *warn,
 		}
 	}
 	free(ord);
-	v->outcome = cur;
+	/* Canaries are named by seq: the verdict outlives a prune. */
+	v->outcome = cur == -1 ? -1 : (long)st->c[cur].seq;
+	if (v->last_delivered != -1)
+		v->last_delivered = (long)st->c[v->last_delivered].seq;
 	for (i = 0; i < st->n; i++) {
 		const struct canary *c = &st->c[i];
 
@@ -203,19 +206,22 @@ evaluate(const struct state *st, double now, const struct range *warn,
 
 	if (cur != -1) {
 		evaluate_canary(&st->c[cur], warn, crit, &code);
-		verdict_add(v, cur_state, code, cur, NULL);
+		verdict_add(v, cur_state, code, v->outcome, NULL);
 		if (code == REASON_HIDDEN)
 			v->r[v->n - 1].count = v->hidden_open;
 	} else if (v->inflight > 0) {
-		verdict_add(v, MC_OK, REASON_PENDING, oldest, NULL);
+		verdict_add(v, MC_OK, REASON_PENDING,
+		    (long)st->c[oldest].seq, NULL);
 	} else {
 		verdict_add(v, MC_UNKNOWN, REASON_NONE, -1, NULL);
 	}
 	if (worst_overdue != -1) {
-		verdict_add(v, worst, REASON_OVERDUE, worst_overdue, NULL);
+		verdict_add(v, worst, REASON_OVERDUE,
+		    (long)st->c[worst_overdue].seq, NULL);
 		v->r[v->n - 1].count = overdue[MC_WARNING] +
 		    overdue[MC_CRITICAL];
 	}
 	if (delayed != -1)
-		verdict_add(v, MC_WARNING, REASON_DELAYED, delayed, NULL);
+		verdict_add(v, MC_WARNING, REASON_DELAYED,
+		    (long)st->c[delayed].seq, NULL);
 }

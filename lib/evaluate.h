@@ -17,7 +17,7 @@
 struct reason {
 	enum mc_state	 state;
 	enum reason_code code;
-	long		 canary;	/* index into state, -1 none */
+	long		 canary;	/* its seq, -1 none */
 	unsigned long	 count;		/* canaries this reason covers */
 	char		 detail[400];	/* run errors: the sentence */
 };
@@ -26,8 +26,8 @@ struct verdict {
 	enum mc_state	 state;
 	size_t		 n;
 	struct reason	 r[VERDICT_REASONS_MAX];
-	long		 outcome;	/* index of the deciding canary, -1 */
-	long		 last_delivered;	/* newest delivery, -1 */
+	long		 outcome;	/* seq of the deciding canary, -1 */
+	long		 last_delivered;	/* seq of the newest delivery, -1 */
 	size_t		 inflight;
 	double		 oldest_inflight;	/* seconds, 0 when none */
 	unsigned long	 hidden_open;	/* hidden since the last good news */

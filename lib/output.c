@@ -157,7 +157,7 @@ void
 output_reason(const struct state *st, const struct reason *r,
     const struct config *cfg, double now, char *out, size_t outlen)
 {
-	const struct canary *c = r->canary >= 0 ? &st->c[r->canary] : NULL;
+	const struct canary *c = state_find_seq(st, r->canary);
 	char sent[32], d1[16], d2[16], via[300], qid[140], txt[400];
 
 	if (c != NULL) {
@@ -263,8 +263,7 @@ void
 output_perfdata(const struct state *st, const struct verdict *v,
     const struct config *cfg, struct perfdata *p)
 {
-	const struct canary *d = v->last_delivered >= 0 ?
-	    &st->c[v->last_delivered] : NULL;
+	const struct canary *d = state_find_seq(st, v->last_delivered);
 
 	memset(p, 0, sizeof(*p));
 	if (d != NULL)
@@ -396,7 +395,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 		    text);
 		if (r->canary >= 0)
 			json_object_set_new(o, "canary",
-			    json_integer((json_int_t)st->c[r->canary].seq));
+			    json_integer((json_int_t)r->canary));
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "reasons", a);

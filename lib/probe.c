@@ -478,9 +478,9 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	rep->now = clock_wall();
 	deadline_step("evaluating");
 	evaluate(&rep->st, rep->now, &cfg->warning, &cfg->critical, &rep->v);
-	pin = rep->v.outcome >= 0 ? rep->st.c[rep->v.outcome].seq : 0;
+	/* The verdict names canaries by seq, and the one it stands on stays. */
+	pin = rep->v.outcome >= 0 ? (unsigned long)rep->v.outcome : 0;
 	state_prune(&rep->st, (size_t)cfg->history, pin, rep->now);
-	evaluate(&rep->st, rep->now, &cfg->warning, &cfg->critical, &rep->v);
 	merge_run_errors(&rep->v, &runerr);
 
 	deadline_step("saving state");

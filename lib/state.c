@@ -101,6 +101,25 @@ state_make_room(struct state *st)
 	return 0;
 }
 
+const struct canary *
+state_find_seq(const struct state *st, long seq)
+{
+	size_t lo = 0, hi = st->n, mid;
+
+	if (seq < 0)
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (st->c[mid].seq == (unsigned long)seq)
+			return &st->c[mid];
+		if (st->c[mid].seq < (unsigned long)seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
 struct canary *
 state_find_token(struct state *st, const char *token)
 {

@@ -49,6 +49,9 @@ void	state_drop_last(struct state *);
  */
 int	state_make_room(struct state *);
 struct canary *state_find_token(struct state *, const char *token);
+/* The canary of sequence number seq (canaries are in seq order); NULL if
+ * it is not in the record, or seq is negative. */
+const struct canary *state_find_seq(const struct state *, long seq);
 int	state_set_str(char **, const char *);
 
 /*

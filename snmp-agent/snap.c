@@ -69,6 +69,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 {
 	const struct state *st = &rep->st;
 	const struct verdict *v = &rep->v;
+	const struct canary *c, *d;
 	unsigned long lat[SNAP_LATENCIES];
 	double newest_bounce = 0;
 	size_t i, n = 0;
@@ -91,9 +92,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	s->inflight = v->inflight;
 	s->oldest_inflight = (unsigned long)v->oldest_inflight;
 	s->last_latency_ms = s->greylist_delay = s->since_delivery = 0;
-	if (v->last_delivered >= 0) {
-		const struct canary *d = &st->c[v->last_delivered];
-
+	if ((d = state_find_seq(st, v->last_delivered)) != NULL) {
 		s->last_latency_ms = (unsigned long)(d->latency * 1000);
 		s->greylist_delay = d->greylist_delay > 0 ?
 		    (unsigned long)d->greylist_delay : 0;
@@ -102,8 +101,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	}
 	s->bounce_status[0] = s->bounce_diag[0] = '\0';
 	for (i = 0; i < st->n; i++) {
-		const struct canary *c = &st->c[i];
-
+		c = &st->c[i];
 		if ((c->status == CANARY_DELIVERED ||
 		    c->status == CANARY_LATE) && c->arrived_at >=
 		    rep->now - 3600 && n < SNAP_LATENCIES)
@@ -120,9 +118,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	s->median_ms = n ? lat[(n - 1) / 2] : 0;
 	s->p95_ms = n ? lat[(size_t)ceil(0.95 * (double)n) - 1] : 0;
 	s->canary_seq = 0;
-	if (v->outcome >= 0) {
-		const struct canary *c = &st->c[v->outcome];
-
+	if ((c = state_find_seq(st, v->outcome)) != NULL) {
 		s->canary_seq = c->seq;
 		s->canary_age = (unsigned long)(rep->now - c->sent_at);
 		snprintf(s->canary_queue_id, sizeof(s->canary_queue_id), "%s",

@@ -150,8 +150,8 @@ test_table(void **unused)
 		if (r->outcome_seq == -1)
 			assert_int_equal(v.outcome, -1);
 		else {
-			assert_true(v.outcome >= 0);
-			assert_int_equal(st.c[v.outcome].seq, r->outcome_seq);
+			assert_int_equal(v.outcome, r->outcome_seq);
+			assert_non_null(state_find_seq(&st, v.outcome));
 		}
 		for (j = 0; r->codes[j] != -1; j++) {
 			assert_true(j < v.n);
@@ -199,6 +199,45 @@ test_advance_to_hidden(void **unused)
 	state_clear(&st);
 }
 
+/* The verdict names canaries by seq, so it still holds after a prune. */
+static void
+test_verdict_outlives_prune(void **unused)
+{
+	struct range w, c;
+	struct state st;
+	struct verdict v;
+	struct canary *k;
+	unsigned long seq;
+
+	(void)unused;
+	assert_int_equal(range_parse(&w, "1800", NULL), 0);
+	assert_int_equal(range_parse(&c, "3600", NULL), 0);
+	state_init(&st);
+	for (seq = 1; seq <= 10; seq++) {
+		k = state_add(&st);
+		k->seq = seq;
+		k->status = seq == 3 ? HI : DL;
+		k->submitted_at = k->sent_at = NOW - 1000 + (double)seq;
+		/* #3 was found hidden last: it is the newest news. */
+		k->resolved_at = seq == 3 ? NOW - 1 : NOW - 500 + (double)seq;
+		k->hidden_at = k->resolved_at;
+		k->latency = 10;
+	}
+	st.next_seq = 11;
+	evaluate(&st, NOW, &w, &c, &v);
+	assert_int_equal(v.outcome, 3);
+	assert_int_equal(v.r[0].canary, 3);
+	assert_int_equal(v.last_delivered, 10);
+	/* Keep two resolved canaries; #3 is pinned. */
+	state_prune(&st, 2, (unsigned long)v.outcome, NOW);
+	assert_non_null(state_find_seq(&st, v.outcome));
+	assert_int_equal(state_find_seq(&st, v.outcome)->status, HI);
+	assert_non_null(state_find_seq(&st, v.last_delivered));
+	assert_null(state_find_seq(&st, 1));
+	assert_null(state_find_seq(&st, -1));
+	state_clear(&st);
+}
+
 static void
 test_worst(void **unused)
 {
@@ -241,6 +280,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_advance_to_hidden),
 		cmocka_unit_test(test_worst),
+		cmocka_unit_test(test_verdict_outlives_prune),
 		cmocka_unit_test(test_run_errors),
 	};
 
