@@ -531,7 +531,6 @@ const struct mailbox_handler imap_handler = {
 	.name = "IMAP",
 	.net_proto = NET_IMAP,
 	.protocols = "imap,imaps",
-	.close_step = "IMAP LOGOUT",
 	.open = imap_open,
 	.scan = imap_scan,
 	.delete = imap_delete,

@@ -48,13 +48,6 @@
 _Static_assert(MAILBOX_CURL_BUFFER / 2 > 8 + IMAP_SEARCH_CHUNK * 11 + 2,
     "a SEARCH reply of a whole chunk fits half the receive buffer");
 
-/* libcurl says LOGOUT or QUIT after a failed transfer; that is no news. */
-static int
-closing_step(const struct mailbox *mb, const char *step)
-{
-	return step != NULL && strcmp(step, mb->handler->close_step) == 0;
-}
-
 static size_t
 mailbox_write(char *p, size_t size, size_t nmemb, void *arg)
 {
@@ -92,14 +85,17 @@ mailbox_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Every server line; kept unless it answers libcurl's LOGOUT or QUIT. */
+/*
+ * Every server line, for single-line replies; not one that answers
+ * libcurl's own LOGOUT or QUIT (net's trace says when it sent them).
+ */
 static size_t
 mailbox_header(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct mailbox *mb = arg;
 	size_t n = size * nmemb, k = n;
 
-	if (closing_step(mb, mb->t.step))
+	if (mb->t.closing)
 		return n;
 	while (k > 0 && (p[k - 1] == '\n' || p[k - 1] == '\r'))
 		k--;
@@ -107,7 +103,6 @@ mailbox_header(char *p, size_t size, size_t nmemb, void *arg)
 		k = sizeof(mb->line) - 1;
 	memcpy(mb->line, p, k);
 	mb->line[k] = '\0';
-	mb->line_step = mb->t.step;
 	return n;
 }
 
@@ -226,7 +221,6 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
     int nobody, const char *step, struct mc_error *err)
 {
 	const char *name = mb->handler->name;
-	struct net_trace t;
 	CURLcode rc;
 	long nconn = 0;
 	size_t cap = mb->sink_cap;
@@ -237,7 +231,6 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
 	mb->sink_over = 0;
 	mb->sink_errno = 0;
 	mb->line[0] = '\0';
-	mb->line_step = NULL;
 	mb->errbuf[0] = '\0';
 	mb->fail = FAIL_BROKEN;
 	/* Without a session, libcurl connects first: the trace names that. */
@@ -275,22 +268,15 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
 		return error_set(err, "%s %s: reply to %s larger than %zu "
 		    "bytes", name, mb->t.host, step, cap);
 	}
-	t = mb->t;
-	if (t.fail_step == NULL && closing_step(mb, t.step) &&
-	    rc != CURLE_OPERATION_TIMEDOUT && rc != CURLE_ABORTED_BY_CALLBACK) {
-		/* Name what failed, not libcurl's LOGOUT after it. */
-		t.step = mb->line_step != NULL ? mb->line_step : step;
-		snprintf(t.reply, sizeof(t.reply), "%s", mb->line);
-		text_sanitize(t.reply);
-	}
-	net_error(err, name, rc, &t, mb->errbuf);
+	/* net's trace never lets libcurl's LOGOUT or QUIT stand for it. */
+	net_error(err, name, rc, &mb->t, mb->errbuf);
 	/*
 	 * A refusal on a session that was already there answers the
 	 * command itself: only this message is lost. On a new session it
 	 * may be the login or SELECT refused, which is no message's fault.
 	 */
 	if (rc != CURLE_OPERATION_TIMEDOUT && rc != CURLE_ABORTED_BY_CALLBACK &&
-	    !deadline_expired() && nconn == 0 && (t.fail_step != NULL ||
+	    !deadline_expired() && nconn == 0 && (mb->t.fail_step != NULL ||
 	    rc == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    (rc == CURLE_FILESIZE_EXCEEDED && to_file)))
 		mb->fail = FAIL_MESSAGE;

@@ -31,7 +31,6 @@ struct mailbox_handler {
 	const char	*name;		/* "IMAP": starts error texts */
 	enum net_proto	 net_proto;	/* for net's trace */
 	const char	*protocols;	/* CURLOPT_PROTOCOLS_STR */
-	const char	*close_step;	/* libcurl's own LOGOUT or QUIT */
 	/*
 	 * Checks the URL's decoded path (never NULL) and keeps what the
 	 * protocol needs of it in mb->proto; no I/O.
@@ -64,9 +63,8 @@ struct mailbox {
 	int			 sink_drop;	/* past the cap: drop */
 	int			 sink_over;	/* the cap was passed */
 	int			 sink_errno;	/* a write failed */
-	/* The last server line before libcurl's own LOGOUT or QUIT. */
+	/* The last server line, but for answers to LOGOUT or QUIT. */
 	char			 line[512];
-	const char		*line_step;
 	const char		*connect_step;	/* net's first step */
 	long			 sessions;	/* connections opened */
 	int			 closed;	/* last request failed */

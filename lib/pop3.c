@@ -383,7 +383,6 @@ const struct mailbox_handler pop3_handler = {
 	.name = "POP3",
 	.net_proto = NET_POP3,
 	.protocols = "pop3,pop3s",
-	.close_step = "POP3 QUIT",
 	.open = pop3_open,
 	.scan = pop3_scan,
 	.delete = pop3_delete,
