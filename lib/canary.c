@@ -247,3 +247,15 @@ canary_delay(struct state *st, struct canary *c,
 	report(c, r);
 	return 0;
 }
+
+void
+canary_count_unparseable(struct state *st)
+{
+	st->count.unparseable++;
+}
+
+void
+canary_count_oversize(struct state *st)
+{
+	st->count.oversize++;
+}

@@ -121,4 +121,12 @@ int	canary_bounce(struct state *, struct canary *,
 int	canary_delay(struct state *, struct canary *,
 	    const struct canary_report *);
 
+/*
+ * Mail that is no canary's outcome but is counted with them: a report
+ * in the bounce mailbox that cannot be read (kept for a person), and a
+ * message over max_message_size (skipped unread and kept).
+ */
+void	canary_count_unparseable(struct state *);
+void	canary_count_oversize(struct state *);
+
 #endif

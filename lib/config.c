@@ -249,10 +249,12 @@ check_text(const char *what, const char *s, struct mc_error *err)
 
 	for (p = (const unsigned char *)s; *p; p++) {
 		if (*p == '\r' || *p == '\n')
-			return error_set(err, "%s contains a line break",
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s contains a line break",
 			    what);
 		if (*p < 0x20 || *p == 0x7f)
-			return error_set(err, "%s contains a control "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s contains a control "
 			    "character", what);
 	}
 	return 0;
@@ -268,15 +270,18 @@ config_check_address(const char *what, const char *addr,
 	if (check_text(what, addr, err) == -1)
 		return -1;
 	if (len == 0 || len > 254)
-		return error_set(err, "%s must be an address of 1 to 254 "
+		return error_set(err, MC_ERR_CONFIG,
+		    "%s must be an address of 1 to 254 "
 		    "characters", what);
 	if (strpbrk(addr, " \t<>()[],;:\"\\") != NULL)
-		return error_set(err, "%s '%s' must be a bare address like "
+		return error_set(err, MC_ERR_CONFIG,
+		    "%s '%s' must be a bare address like "
 		    "user@example.org", what, addr);
 	at = strchr(addr, '@');
 	if (at == NULL || at == addr || at[1] == '\0' ||
 	    strchr(at + 1, '@') != NULL || at - addr > 64)
-		return error_set(err, "%s '%s' must be a bare address like "
+		return error_set(err, MC_ERR_CONFIG,
+		    "%s '%s' must be a bare address like "
 		    "user@example.org", what, addr);
 	return 0;
 }
@@ -297,7 +302,8 @@ config_check_name(const char *what, const char *name, struct mc_error *err)
 			goto bad;
 	return 0;
 bad:
-	return error_set(err, "%s '%s' must be 1 to %d letters, digits, "
+	return error_set(err, MC_ERR_CONFIG,
+	    "%s '%s' must be 1 to %d letters, digits, "
 	    "'.', '_' or '-'", what, name, CONFIG_NAME_MAX);
 }
 
@@ -312,15 +318,16 @@ check_url(const char *key, const char *url, const char *const *schemes,
 	if (check_text(key, url, err) == -1)
 		return -1;
 	if ((u = curl_url()) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		error_set(err, "%s '%s' is not a URL", key, url);
+		error_set(err, MC_ERR_CONFIG, "%s '%s' is not a URL", key, url);
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK) {
-		error_set(err, "%s must not carry a password: use a password "
+		error_set(err, MC_ERR_CONFIG,
+		    "%s must not carry a password: use a password "
 		    "file or the environment", key);
 		goto out;
 	}
@@ -335,7 +342,8 @@ check_url(const char *key, const char *url, const char *const *schemes,
 		for (i = 0; schemes[i] && off < sizeof(want); i++)
 			off += (size_t)snprintf(want + off, sizeof(want) - off,
 			    "%s%s", i ? ", " : "", schemes[i]);
-		error_set(err, "%s '%s': scheme must be one of %s", key, url,
+		error_set(err, MC_ERR_CONFIG,
+		    "%s '%s': scheme must be one of %s", key, url,
 		    want);
 		goto out;
 	}
@@ -420,7 +428,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 	int b;
 
 	if (s == NULL)
-		return error_set(err, "unknown setting '%s'", key);
+		return error_set(err, MC_ERR_CONFIG,
+		    "unknown setting '%s'", key);
 	field = (char *)cfg + s->offset;
 	switch (s->type) {
 	case T_ADDRESS:
@@ -440,17 +449,19 @@ config_set(struct config *cfg, const char *key, const char *value,
 		if (check_text(key, value, err) == -1)
 			return -1;
 		if (*value == '\0')
-			return error_set(err, "%s must not be empty", key);
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must not be empty", key);
 	string:
 		str = field;
 		free(*str);
 		if ((*str = strdup(value)) == NULL)
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 		return 0;
 	case T_SECONDS:
 		if (parse_whole(value, &n) == -1 || n < s->min ||
 		    n > s->max)
-			return error_set(err, "%s must be a whole number of "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must be a whole number of "
 			    "seconds from %ld to %ld, not '%s'", key, s->min,
 			    s->max, value);
 		*(long *)field = n;
@@ -458,7 +469,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 	case T_COUNT:
 		if (parse_whole(value, &n) == -1 || n < s->min ||
 		    n > s->max)
-			return error_set(err, "%s must be a whole number from "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must be a whole number from "
 			    "%ld to %ld, not '%s'", key, s->min, s->max,
 			    value);
 		*(long *)field = n;
@@ -466,14 +478,16 @@ config_set(struct config *cfg, const char *key, const char *value,
 	case T_BYTES:
 		if (parse_bytes(value, &n) == -1 || n < s->min ||
 		    n > s->max)
-			return error_set(err, "%s must be a size from %ldk to "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must be a size from %ldk to "
 			    "%ldM (bytes, or with a k or M suffix), not '%s'",
 			    key, s->min / 1024, s->max / (1024 * 1024), value);
 		*(long *)field = n;
 		return 0;
 	case T_BOOL:
 		if (parse_bool(value, &b) == -1)
-			return error_set(err, "%s must be on or off, not '%s'",
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must be on or off, not '%s'",
 			    key, value);
 		*(int *)field = b;
 		return 0;
@@ -485,7 +499,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 		else if (strcmp(value, "never") == 0)
 			*(int *)field = STARTTLS_NEVER;
 		else
-			return error_set(err, "%s must be required, optional "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must be required, optional "
 			    "or never, not '%s'", key, value);
 		return 0;
 	case T_OUTPUT:
@@ -494,7 +509,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 		else if (strcmp(value, "json") == 0)
 			*(int *)field = OUTPUT_JSON;
 		else
-			return error_set(err, "%s must be nagios or json, not "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s must be nagios or json, not "
 			    "'%s'", key, value);
 		return 0;
 	case T_RANGE:
@@ -502,7 +518,7 @@ config_set(struct config *cfg, const char *key, const char *value,
 			return error_prefix(err, "%s", key);
 		return 0;
 	}
-	return error_set(err, "setting '%s' has no type", key);
+	return error_set(err, MC_ERR_CONFIG, "setting '%s' has no type", key);
 }
 
 void
@@ -646,20 +662,25 @@ ini_line(struct ini *ini, char *p, int line, size_t *cur,
 	if (*s == '[') {
 		end = find_or_comment(s + 1, "]");
 		if (*end != ']')
-			return error_set(err, "%d: '[' without ']'", line);
+			return error_set(err, MC_ERR_CONFIG,
+			    "%d: '[' without ']'", line);
 		*end = '\0';
 		value = lskip(end + 1);
 		if (*value != '\0' && *value != ';' && *value != '#')
-			return error_set(err, "%d: text after ']'", line);
+			return error_set(err, MC_ERR_CONFIG,
+			    "%d: text after ']'", line);
 		if (strncmp(s + 1, "probe ", 6) == 0) {
 			if (config_check_name("probe name", s + 7, &e) == -1)
-				return error_set(err, "%d: %s", line, e.msg);
+				return error_set(err, MC_ERR_CONFIG,
+				    "%d: %s", line, e.msg);
 		} else if (strcmp(s + 1, "global") != 0) {
-			return error_set(err, "%d: unknown section [%s] (want "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%d: unknown section [%s] (want "
 			    "[global] or [probe NAME])", line, s + 1);
 		}
 		if ((ns = grow(ini->s, ini->ns, sizeof(*ns))) == NULL)
-			return error_set(err, "%d: out of memory", line);
+			return error_set(err, MC_ERR_NOMEM,
+			    "%d: out of memory", line);
 		ini->s = ns;
 		ns[ini->ns].name = s + 1;
 		ns[ini->ns].line = line;
@@ -668,7 +689,8 @@ ini_line(struct ini *ini, char *p, int line, size_t *cur,
 	}
 	end = find_or_comment(s, "=:");
 	if (*end != '=' && *end != ':')
-		return error_set(err, "%d: syntax error (want [section] or "
+		return error_set(err, MC_ERR_CONFIG,
+		    "%d: syntax error (want [section] or "
 		    "key = value)", line);
 	*end = '\0';
 	key = rstrip(s);
@@ -676,13 +698,15 @@ ini_line(struct ini *ini, char *p, int line, size_t *cur,
 	*find_or_comment(value, NULL) = '\0';
 	rstrip(value);
 	if (*key == '\0')
-		return error_set(err, "%d: no key before '%c'", line,
+		return error_set(err, MC_ERR_CONFIG,
+		    "%d: no key before '%c'", line,
 		    end == s ? '=' : *end);
 	if (*cur == (size_t)-1)
-		return error_set(err, "%d: '%s' before any section (want "
+		return error_set(err, MC_ERR_CONFIG,
+		    "%d: '%s' before any section (want "
 		    "[global] or [probe NAME] first)", line, key);
 	if ((ne = grow(ini->e, ini->ne, sizeof(*ne))) == NULL)
-		return error_set(err, "%d: out of memory", line);
+		return error_set(err, MC_ERR_NOMEM, "%d: out of memory", line);
 	ini->e = ne;
 	ne[ini->ne].section = *cur;
 	ne[ini->ne].key = key;
@@ -735,7 +759,7 @@ ini_duplicates(struct ini *ini, const char *path, struct mc_error *err)
 	if (n == 0)
 		return 0;
 	if ((ix = calloc(n, sizeof(*ix))) == NULL)
-		return error_set(err, "%s: out of memory", path);
+		return error_set(err, MC_ERR_NOMEM, "%s: out of memory", path);
 	for (i = 0; i < ini->ns; i++)
 		ix[i] = i;
 	qsort_r(ix, ini->ns, sizeof(*ix), section_cmp, ini);
@@ -770,10 +794,12 @@ ini_duplicates(struct ini *ini, const char *path, struct mc_error *err)
 	if (line == 0)
 		return 0;
 	if (is_key)
-		return error_set(err, "%s:%d: '%s' again in [%s] (first at "
+		return error_set(err, MC_ERR_CONFIG,
+		    "%s:%d: '%s' again in [%s] (first at "
 		    "line %d): give each key once", path, line, what, sect,
 		    first);
-	return error_set(err, "%s:%d: [%s] again (first at line %d): give "
+	return error_set(err, MC_ERR_CONFIG,
+	    "%s:%d: [%s] again (first at line %d): give "
 	    "each section once", path, line, what, first);
 }
 
@@ -799,7 +825,8 @@ ini_read(const char *path, struct ini *ini, struct mc_error *err)
 		for (; p < nul; p++)
 			line += *p == '\n';
 		ini_free(ini);
-		return error_set(err, "%s:%d: NUL byte: not a text file", path,
+		return error_set(err, MC_ERR_CONFIG,
+		    "%s:%d: NUL byte: not a text file", path,
 		    line);
 	}
 	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -810,12 +837,14 @@ ini_read(const char *path, struct ini *ini, struct mc_error *err)
 		*nl = '\0';
 		if (nl - p > CONFIG_LINE_MAX) {
 			ini_free(ini);
-			return error_set(err, "%s:%d: line longer than %d "
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s:%d: line longer than %d "
 			    "characters", path, line, CONFIG_LINE_MAX);
 		}
 		if (ini_line(ini, p, line, &cur, &e) == -1) {
 			ini_free(ini);
-			return error_set(err, "%s:%s", path, e.msg);
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s:%s", path, e.msg);
 		}
 	}
 	if (ini_duplicates(ini, path, err) == -1) {
@@ -843,7 +872,8 @@ config_load(struct config *cfg, const char *path, const char *probe,
 			mine = i;
 	if (probe != NULL && mine == (size_t)-1) {
 		ini_free(&ini);
-		return error_set(err, "%s: no section [probe %s]", path, probe);
+		return error_set(err, MC_ERR_CONFIG,
+		    "%s: no section [probe %s]", path, probe);
 	}
 	/*
 	 * Pass 1 checks every value in file order, so the first error of the
@@ -864,7 +894,8 @@ config_load(struct config *cfg, const char *path, const char *probe,
 			else
 				continue;
 			if (config_set(target, en->key, en->value, &e) == -1) {
-				error_set(err, "%s:%d: %s", path, en->line,
+				error_set(err, MC_ERR_CONFIG,
+				    "%s:%d: %s", path, en->line,
 				    e.msg);
 				config_clear(&scratch);
 				ini_free(&ini);
@@ -874,7 +905,7 @@ config_load(struct config *cfg, const char *path, const char *probe,
 	config_clear(&scratch);
 	ini_free(&ini);
 	if (probe != NULL && (cfg->probe = strdup(probe)) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -890,7 +921,7 @@ config_probe_names(const char *path, char ***names, size_t *n,
 		return -1;
 	if ((v = calloc(ini.ns + 1, sizeof(*v))) == NULL) {
 		ini_free(&ini);
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	}
 	/* Repeats were refused: each name once, in file order. */
 	for (i = 0; i < ini.ns; i++) {
@@ -901,7 +932,7 @@ config_probe_names(const char *path, char ***names, size_t *n,
 				free(v[--k]);
 			free(v);
 			ini_free(&ini);
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 		}
 		k++;
 	}
@@ -923,14 +954,17 @@ config_read_secret(const char *path, char **out, struct mc_error *err)
 		return -1;
 	first = strcspn(data, "\r\n");
 	if (memchr(data, '\0', len) != NULL)
-		error_set(err, "password file %s contains a NUL byte", path);
+		error_set(err, MC_ERR_CONFIG,
+		    "password file %s contains a NUL byte", path);
 	else if (first > CONFIG_SECRET_MAX)
-		error_set(err, "password file %s: first line is longer than "
+		error_set(err, MC_ERR_CONFIG,
+		    "password file %s: first line is longer than "
 		    "%d bytes", path, CONFIG_SECRET_MAX);
 	else if (first == 0)
-		error_set(err, "password file %s is empty", path);
+		error_set(err, MC_ERR_CONFIG,
+		    "password file %s is empty", path);
 	else if ((*out = strndup(data, first)) == NULL)
-		error_set(err, "out of memory");
+		error_set(err, MC_ERR_NOMEM, "out of memory");
 	else
 		rc = 0;
 	OPENSSL_cleanse(data, len);
@@ -956,7 +990,8 @@ load_password(const char *file, const char *env, char **out,
 	    *dir != '\0') {
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >=
 		    sizeof(path))
-			return error_set(err, "$CREDENTIALS_DIRECTORY/%s is "
+			return error_set(err, MC_ERR_LIMIT,
+			    "$CREDENTIALS_DIRECTORY/%s is "
 			    "too long a path", file);
 		return config_read_secret(path, out, err);
 	}
@@ -969,7 +1004,7 @@ load_password(const char *file, const char *env, char **out,
 	}
 	if ((v = getenv(env)) != NULL && *v != '\0') {
 		if ((*out = strdup(v)) == NULL)
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -987,26 +1022,34 @@ config_finish(struct config *cfg, struct mc_error *err)
 		return -1;
 	if (!cfg->no_send) {
 		if (cfg->smtp == NULL)
-			return error_set(err, "no submission server: give "
+			return error_set(err, MC_ERR_CONFIG,
+			    "no submission server: give "
 			    "--smtp URL");
 		if (cfg->from == NULL)
-			return error_set(err, "no sender: give --from ADDR");
+			return error_set(err, MC_ERR_CONFIG,
+			    "no sender: give --from ADDR");
 		if (cfg->to == NULL)
-			return error_set(err, "no test mailbox address: give "
+			return error_set(err, MC_ERR_CONFIG,
+			    "no test mailbox address: give "
 			    "--to ADDR");
 	}
 	if (cfg->mailbox == NULL)
-		return error_set(err, "no test mailbox: give --mailbox URL");
+		return error_set(err, MC_ERR_CONFIG,
+		    "no test mailbox: give --mailbox URL");
 	if (cfg->to != NULL && cfg->fresh_address && strchr(cfg->to, '+'))
-		return error_set(err, "to '%s' already has a '+' extension; "
+		return error_set(err, MC_ERR_CONFIG,
+		    "to '%s' already has a '+' extension; "
 		    "with fresh_address on, give the bare address", cfg->to);
 	if (range_alert(&cfg->warning, 0) || range_alert(&cfg->critical, 0))
-		return error_set(err, "a latency threshold that alerts at 0 "
+		return error_set(err, MC_ERR_CONFIG,
+		    "a latency threshold that alerts at 0 "
 		    "seconds makes every canary a problem");
 	if (cfg->smtp_user == NULL && cfg->smtp_password_file != NULL)
-		return error_set(err, "smtp_password_file without smtp_user");
+		return error_set(err, MC_ERR_CONFIG,
+		    "smtp_password_file without smtp_user");
 	if (cfg->mailbox_user == NULL && cfg->mailbox_password_file != NULL)
-		return error_set(err, "mailbox_password_file without "
+		return error_set(err, MC_ERR_CONFIG,
+		    "mailbox_password_file without "
 		    "mailbox_user");
 	if (load_password(cfg->smtp_password_file, "MAILCANARY_SMTP_PASSWORD",
 	    &cfg->smtp_password, err) == -1)
@@ -1015,7 +1058,8 @@ config_finish(struct config *cfg, struct mc_error *err)
 	    "MAILCANARY_MAILBOX_PASSWORD", &cfg->mailbox_password, err) == -1)
 		return -1;
 	if (cfg->bounce_user == NULL && cfg->bounce_password_file != NULL)
-		return error_set(err, "bounce_password_file without "
+		return error_set(err, MC_ERR_CONFIG,
+		    "bounce_password_file without "
 		    "bounce_user");
 	if (cfg->bounce_mailbox != NULL && load_password(
 	    cfg->bounce_password_file, "MAILCANARY_BOUNCE_PASSWORD",
@@ -1028,7 +1072,7 @@ config_finish(struct config *cfg, struct mc_error *err)
 	}
 	/* No name: the route names the state, so two routes never share. */
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	EVP_DigestUpdate(ctx, cfg->smtp ? cfg->smtp : "", strlen(cfg->smtp ?
 	    cfg->smtp : "") + 1);

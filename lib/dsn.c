@@ -171,7 +171,7 @@ dsn_parse(struct ndr_report *r, const char *dsn, struct mc_error *err)
 	int group = 0;
 
 	if ((h = malloc(sizeof(*h))) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	while (*p) {
 		/*
 		 * RFC 3464 section 2.1: the per-message group, then one
@@ -208,7 +208,8 @@ dsn_parse(struct ndr_report *r, const char *dsn, struct mc_error *err)
 			if ((rc = ndr_rcpt_new(r)) == NULL) {
 				headers_free(h);
 				free(h);
-				return error_set(err, "more than %d recipients "
+				return error_set(err, MC_ERR_LIMIT,
+				    "more than %d recipients "
 				    "in one report", NDR_RCPTS_MAX);
 			}
 			per_recipient(rc, h);

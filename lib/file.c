@@ -80,22 +80,26 @@ check_stat(const struct stat *st, const char *path, const char *what,
 	char have[64], want[64];
 
 	if (!S_ISREG(st->st_mode))
-		return error_set(err, "%s %s is %s, not a regular file", what,
+		return error_set(err, MC_ERR_FILE,
+		    "%s %s is %s, not a regular file", what,
 		    path, kind(st->st_mode));
 	if (!(flags & (FILE_OWNED | FILE_PRIVATE)))
 		return 0;
 	if (!file_owner_ok(st->st_uid)) {
 		user_name(st->st_uid, have, sizeof(have));
 		user_name(owner_wanted(), want, sizeof(want));
-		return error_set(err, "%s %s is owned by %s, not by %s%s: "
+		return error_set(err, MC_ERR_FILE,
+		    "%s %s is owned by %s, not by %s%s: "
 		    "chown %s %s", what, path, have, want, owner_wanted() ==
 		    0 ? "" : " or root", want, path);
 	}
 	if ((flags & FILE_PRIVATE) && (st->st_mode & (S_IRGRP | S_IROTH)))
-		return error_set(err, "%s %s is readable by group or others: "
+		return error_set(err, MC_ERR_FILE,
+		    "%s %s is readable by group or others: "
 		    "chmod 600 %s", what, path, path);
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
-		return error_set(err, "%s %s is writable by group or others: "
+		return error_set(err, MC_ERR_FILE,
+		    "%s %s is writable by group or others: "
 		    "chmod %s %s", what, path, flags & FILE_PRIVATE ? "600" :
 		    "go-w", path);
 	return 0;
@@ -108,7 +112,8 @@ file_check_fd(int fd, const char *path, const char *what, int flags,
 	struct stat st;
 
 	if (fstat(fd, &st) == -1)
-		return error_set(err, "cannot stat %s %s: %s", what, path,
+		return error_set(err, MC_ERR_FILE,
+		    "cannot stat %s %s: %s", what, path,
 		    strerror(errno));
 	return check_stat(&st, path, what, flags, err);
 }
@@ -117,7 +122,8 @@ static int
 open_failed(const char *path, const char *what, int saved,
     struct mc_error *err)
 {
-	error_set(err, "cannot open %s %s: %s", what, path, strerror(saved));
+	error_set(err, MC_ERR_FILE,
+	    "cannot open %s %s: %s", what, path, strerror(saved));
 	errno = saved;
 	return -1;
 }
@@ -186,7 +192,8 @@ file_read(const char *path, const char *what, int flags, size_t max,
 		if (got == size) {
 			if (size > max) {
 				size_text(max, cap, sizeof(cap));
-				error_set(err, "%s %s is larger than %s", what,
+				error_set(err, MC_ERR_LIMIT,
+				    "%s %s is larger than %s", what,
 				    path, cap);
 				saved = EFBIG;
 				goto fail;
@@ -195,7 +202,8 @@ file_read(const char *path, const char *what, int flags, size_t max,
 			if (size > max + 1)
 				size = max + 1;
 			if ((nb = realloc(buf, size + 1)) == NULL) {
-				error_set(err, "out of memory reading %s",
+				error_set(err, MC_ERR_NOMEM,
+				    "out of memory reading %s",
 				    path);
 				saved = ENOMEM;
 				goto fail;
@@ -207,7 +215,8 @@ file_read(const char *path, const char *what, int flags, size_t max,
 			continue;
 		if (n == -1) {
 			saved = errno;
-			error_set(err, "cannot read %s %s: %s", what, path,
+			error_set(err, MC_ERR_FILE,
+			    "cannot read %s %s: %s", what, path,
 			    strerror(saved));
 			goto fail;
 		}
@@ -217,7 +226,8 @@ file_read(const char *path, const char *what, int flags, size_t max,
 	}
 	close(fd);
 	if (buf == NULL && (buf = malloc(1)) == NULL)
-		return error_set(err, "out of memory reading %s", path);
+		return error_set(err, MC_ERR_NOMEM,
+		    "out of memory reading %s", path);
 	buf[got] = '\0';
 	*data = buf;
 	*len = got;
@@ -235,17 +245,19 @@ file_check_dir(const char *path, const char *what, struct mc_error *err)
 	struct stat st;
 
 	if (stat(path, &st) == -1)
-		return error_set(err, "%s %s: %s", what, path,
+		return error_set(err, MC_ERR_FILE, "%s %s: %s", what, path,
 		    strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return error_set(err, "%s %s is not a directory", what, path);
+		return error_set(err, MC_ERR_FILE,
+		    "%s %s is not a directory", what, path);
 	/*
 	 * Others may create files in a sticky directory but not remove or
 	 * rename ours, and every file is checked for its owner when opened.
 	 * Without the sticky bit they could swap our files at any moment.
 	 */
 	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
-		return error_set(err, "%s %s is writable by others: chmod o-w "
+		return error_set(err, MC_ERR_FILE,
+		    "%s %s is writable by others: chmod o-w "
 		    "%s (or, shared, chmod +t %s)", what, path, path, path);
 	return 0;
 }

@@ -225,14 +225,15 @@ imap_open(struct mailbox *mb, const char *path, struct mc_error *err)
 	size_t i;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	mb->proto = im;
 	im->folder = strdup(*f ? f : "INBOX");
 	/* The name goes inside a quoted string (RFC 3501 4.3). */
 	for (i = 0; im->folder && im->folder[i]; i++)
 		if (im->folder[i] == '"' || im->folder[i] == '\\' ||
 		    (unsigned char)im->folder[i] < 0x20)
-			return error_set(err, "mailbox folder name must not "
+			return error_set(err, MC_ERR_CONFIG,
+			    "mailbox folder name must not "
 			    "contain quotes, backslashes or control "
 			    "characters");
 	esc = curl_easy_escape(NULL, im->folder, 0);
@@ -240,7 +241,7 @@ imap_open(struct mailbox *mb, const char *path, struct mc_error *err)
 	    asprintf(&im->folder_url, "%s%s", mb->base, esc) == -1) {
 		curl_free(esc);
 		im->folder_url = NULL;
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	}
 	curl_free(esc);
 	return 0;
@@ -294,7 +295,8 @@ imap_message(struct mailbox *mb, unsigned long uid, mailbox_cb cb,
 		log_debug("%s: UID %lu is gone", im->folder, uid);
 		return 0;
 	case -1:
-		error_set(err, "IMAP %s: unreadable reply to UID FETCH %lu "
+		error_set(err, MC_ERR_SERVER,
+		    "IMAP %s: unreadable reply to UID FETCH %lu "
 		    "(RFC822.SIZE)", mb->t.host, uid);
 		return mailbox_skip(mb, &m, "IMAP FETCH size", cb, arg, err);
 	}
@@ -304,7 +306,7 @@ imap_message(struct mailbox *mb, unsigned long uid, mailbox_cb cb,
 		/* Never download it: the start of its header, for a person. */
 		if (asprintf(&url, "%s;UID=%lu;SECTION=HEADER;PARTIAL=0.%d",
 		    im->folder_url, uid, MAILBOX_PEEK_MAX) == -1)
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 		mailbox_sink_buf(mb, MAILBOX_PEEK_MAX, 1);
 		if (mailbox_request(mb, url, NULL, 0, "IMAP FETCH header",
 		    err) == -1 && mb->fail == FAIL_BROKEN)
@@ -319,7 +321,7 @@ imap_message(struct mailbox *mb, unsigned long uid, mailbox_cb cb,
 		if (mailbox_tmpfile(mb, err) == -1)
 			return -1;
 		if (asprintf(&url, "%s;UID=%lu", im->folder_url, uid) == -1)
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 		mailbox_sink_file(mb, (size_t)mb->cfg->max_message_size);
 		if (mailbox_request(mb, url, NULL, 0, "IMAP FETCH message",
 		    err) == -1) {
@@ -329,7 +331,8 @@ imap_message(struct mailbox *mb, unsigned long uid, mailbox_cb cb,
 			goto out;
 		}
 		if (lseek(mb->tmpfd, 0, SEEK_SET) == -1) {
-			error_set(err, "cannot rewind the temporary file: %s",
+			error_set(err, MC_ERR_FILE,
+			    "cannot rewind the temporary file: %s",
 			    strerror(errno));
 			goto out;
 		}
@@ -338,7 +341,7 @@ imap_message(struct mailbox *mb, unsigned long uid, mailbox_cb cb,
 	} else {
 		if (asprintf(&url, "%s;UID=%lu;SECTION=HEADER;PARTIAL=0.%d",
 		    im->folder_url, uid, MAILBOX_HEADER_FETCH) == -1)
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 		mailbox_sink_buf(mb, MAILBOX_HEADER_FETCH, 1);
 		if (mailbox_request(mb, url, NULL, 0, "IMAP FETCH header",
 		    err) == -1) {
@@ -382,7 +385,8 @@ imap_scan_range(struct mailbox *mb, struct cursor *cur, const char *probe,
 	n = imap_parse_search(mb->out.data ? mb->out.data : "", uids,
 	    IMAP_SEARCH_CHUNK + 1);
 	if (n < 0)
-		return error_set(err, "IMAP %s: unreadable reply to UID "
+		return error_set(err, MC_ERR_SERVER,
+		    "IMAP %s: unreadable reply to UID "
 		    "SEARCH UID %lu:%lu", mb->t.host, lo, top);
 	qsort(uids, (size_t)n, sizeof(*uids), sort_ulong_cmp);
 	for (i = 0; i < n; i++) {
@@ -419,7 +423,8 @@ imap_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 		return -1;
 	if (imap_parse_status(mb->out.data ? mb->out.data : "",
 	    &uidvalidity, &uidnext) == -1)
-		return error_set(err, "IMAP %s: unreadable reply to STATUS "
+		return error_set(err, MC_ERR_SERVER,
+		    "IMAP %s: unreadable reply to STATUS "
 		    "for %s", mb->t.host, im->folder);
 	if (uidvalidity != cur->uidvalidity) {
 		/* RFC 3501 2.3.1.1: old UIDs mean nothing now; rescan. */
@@ -453,7 +458,8 @@ imap_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 		return -1;
 	if ((n = imap_parse_search(mb->out.data ? mb->out.data : "", &hi,
 	    1)) < 0)
-		return error_set(err, "IMAP %s: unreadable reply to UID "
+		return error_set(err, MC_ERR_SERVER,
+		    "IMAP %s: unreadable reply to UID "
 		    "SEARCH UID *", mb->t.host);
 	if (n == 0 || hi <= cur->last_uid)
 		return 0;		/* empty, or what was new is gone */
@@ -461,7 +467,7 @@ imap_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 		log_debug("%s: UID %lu is there, UIDNEXT was %lu", im->folder,
 		    hi, uidnext);
 	if ((uids = calloc(IMAP_SEARCH_CHUNK + 1, sizeof(*uids))) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	/*
 	 * New UIDs are searched in chunks, and the cursor moves after each:
 	 * a first scan of a huge mailbox spreads over runs instead of
@@ -502,7 +508,8 @@ imap_delete(struct mailbox *mb, struct cursor *cur, struct mc_error *err)
 		buf_addf(&set, "%s%s", i ? "," : "", cur->pending[i]);
 	if (set.overflow) {
 		buf_free(&set);
-		return error_set(err, "too many messages to delete");
+		return error_set(err, MC_ERR_LIMIT,
+		    "too many messages to delete");
 	}
 	/* RFC 4315 UID EXPUNGE: only these, never another's \Deleted. */
 	if (asprintf(&cmd, "UID STORE %s +FLAGS.SILENT (\\Deleted)",

@@ -153,7 +153,7 @@ mailbox_open(const struct config *cfg, const char *url, const char *user,
 	int tls;
 
 	if ((mb = calloc(1, sizeof(*mb))) == NULL) {
-		error_set(err, "out of memory");
+		error_set(err, MC_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	mb->cfg = cfg;
@@ -175,18 +175,19 @@ mailbox_open(const struct config *cfg, const char *url, const char *user,
 	    CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) !=
 	    CURLUE_OK) {
-		error_set(err, "mailbox URL '%s' cannot be parsed", url);
+		error_set(err, MC_ERR_CONFIG,
+		    "mailbox URL '%s' cannot be parsed", url);
 		goto fail;
 	}
 	if (asprintf(&mb->base, "%s://%s:%s/", scheme, host, port) == -1) {
 		mb->base = NULL;
-		error_set(err, "out of memory");
+		error_set(err, MC_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	if (mb->handler->open(mb, path, err) == -1)
 		goto fail;
 	if ((mb->h = curl_easy_init()) == NULL) {
-		error_set(err, "cannot start libcurl");
+		error_set(err, MC_ERR_INTERNAL, "cannot start libcurl");
 		goto fail;
 	}
 	tls = (strcasecmp(scheme, "imaps") == 0 ||
@@ -255,17 +256,20 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
 	if (rc == CURLE_OK)
 		return 0;
 	if (mb->sink_errno != 0 && to_file)
-		return error_set(err, "cannot write a message to a temporary "
+		return error_set(err, MC_ERR_FILE,
+		    "cannot write a message to a temporary "
 		    "file in %s: %s", mb->cfg->state_dir,
 		    strerror(mb->sink_errno));
 	if (mb->sink_errno != 0)
-		return error_set(err, "%s %s: out of memory for the reply to "
+		return error_set(err, MC_ERR_NOMEM,
+		    "%s %s: out of memory for the reply to "
 		    "%s", name, mb->t.host, step);
 	if (rc == CURLE_WRITE_ERROR && mb->sink_over) {
 		/* Listings are all-or-nothing; a message is only itself. */
 		if (to_file)
 			mb->fail = FAIL_MESSAGE;
-		return error_set(err, "%s %s: reply to %s larger than %zu "
+		return error_set(err, MC_ERR_LIMIT,
+		    "%s %s: reply to %s larger than %zu "
 		    "bytes", name, mb->t.host, step, cap);
 	}
 	/* net's trace never lets libcurl's LOGOUT or QUIT stand for it. */
@@ -275,8 +279,9 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
 	 * command itself: only this message is lost. On a new session it
 	 * may be the login or SELECT refused, which is no message's fault.
 	 */
-	if (rc != CURLE_OPERATION_TIMEDOUT && rc != CURLE_ABORTED_BY_CALLBACK &&
-	    !deadline_expired() && nconn == 0 && (mb->t.fail_step != NULL ||
+	if (err->code == MC_ERR_SERVER && rc != CURLE_OPERATION_TIMEDOUT &&
+	    rc != CURLE_ABORTED_BY_CALLBACK && nconn == 0 &&
+	    (mb->t.fail_step != NULL ||
 	    rc == CURLE_REMOTE_FILE_NOT_FOUND ||
 	    (rc == CURLE_FILESIZE_EXCEEDED && to_file)))
 		mb->fail = FAIL_MESSAGE;
@@ -287,9 +292,11 @@ int
 mailbox_stopped(struct mailbox *mb, struct mc_error *err)
 {
 	if (deadline_signal)
-		return error_set(err, "%s %s: terminated by a signal at %s",
+		return error_set(err, MC_ERR_SIGNAL,
+		    "%s %s: terminated by a signal at %s",
 		    mb->handler->name, mb->t.host, deadline_current_step());
-	return error_set(err, "%s %s: timed out after %.0fs at %s",
+	return error_set(err, MC_ERR_TIMEOUT,
+	    "%s %s: timed out after %.0fs at %s",
 	    mb->handler->name, mb->t.host, deadline_budget(),
 	    deadline_current_step());
 }
@@ -316,7 +323,8 @@ mailbox_tmpfile(struct mailbox *mb, struct mc_error *err)
 	if (mb->tmpfd != -1) {
 		if (ftruncate(mb->tmpfd, 0) == -1 ||
 		    lseek(mb->tmpfd, 0, SEEK_SET) == -1)
-			return error_set(err, "cannot reuse the temporary "
+			return error_set(err, MC_ERR_FILE,
+			    "cannot reuse the temporary "
 			    "file in %s: %s", dir, strerror(errno));
 		return 0;
 	}
@@ -325,10 +333,11 @@ mailbox_tmpfile(struct mailbox *mb, struct mc_error *err)
 	    errno == EINVAL)) {
 		/* No O_TMPFILE here: a named file, unlinked at once. */
 		if (asprintf(&path, "%s/mailcanary-msg.XXXXXX", dir) == -1)
-			return error_set(err, "out of memory");
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
 		if ((fd = mkostemp(path, O_CLOEXEC)) != -1 &&
 		    unlink(path) == -1) {
-			error_set(err, "cannot unlink %s: %s", path,
+			error_set(err, MC_ERR_FILE,
+			    "cannot unlink %s: %s", path,
 			    strerror(errno));
 			close(fd);
 			free(path);
@@ -339,7 +348,8 @@ mailbox_tmpfile(struct mailbox *mb, struct mc_error *err)
 		errno = saved;
 	}
 	if (fd == -1)
-		return error_set(err, "cannot create a temporary file in %s: "
+		return error_set(err, MC_ERR_FILE,
+		    "cannot create a temporary file in %s: "
 		    "%s", dir, strerror(errno));
 	mb->tmpfd = fd;
 	return 0;
@@ -404,9 +414,12 @@ int
 mailbox_deliver(struct mailbox *mb, const struct mailbox_msg *m,
     mailbox_cb cb, void *arg, struct mc_error *err)
 {
-	if (cb(arg, m) == 0)
+	if (cb(arg, m, err) == 0)
 		return 0;
-	return mailbox_stopped(mb, err);
+	if (error_stopped(err))
+		return mailbox_stopped(mb, err);
+	return error_prefix(err, "%s %s %s %s", mb->handler->name, mb->t.host,
+	    m->refname, m->ref);
 }
 
 int
@@ -415,10 +428,10 @@ mailbox_skip(struct mailbox *mb, struct mailbox_msg *m, const char *step,
 {
 	char why[MC_ERROR_MAX];
 
-	snprintf(why, sizeof(why), "%s", err->msg);
-	error_set(err, "%s %s %s: %s", step, m->refname, m->ref, why);
+	snprintf(why, sizeof(why), "%s %s %s: %s", step, m->refname, m->ref,
+	    err->msg);
 	m->kind = MAILBOX_FAILED;
-	m->error = err->msg;
+	m->error = why;
 	m->fd = -1;
 	m->hdr = NULL;
 	m->len = 0;
@@ -438,7 +451,7 @@ mailbox_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 {
 	/* A cursor belongs to one mailbox; another URL starts afresh. */
 	if (cursor_claim(cur, mb->url) == -1)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	mb->fetched = 0;
 	return mb->handler->scan(mb, cur, probe, cb, arg, err);
 }

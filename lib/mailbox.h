@@ -47,12 +47,13 @@ struct mailbox_msg {
 
 /*
  * Called for each new candidate, in order. Returns 0 when the message was
- * handled (the cursor may pass it), or -1 when the scan must stop before
- * it (the run's deadline passed or a signal arrived): the message is read
- * again by the next run. The fd belongs to the scan: read it, never
- * close it.
+ * handled (the cursor may pass it), or -1 with err set when the scan must
+ * stop before it (MC_ERR_TIMEOUT, MC_ERR_SIGNAL, MC_ERR_NOMEM): the
+ * message is read again by the next run. The fd belongs to the scan:
+ * read it, never close it.
  */
-typedef int (*mailbox_cb)(void *arg, const struct mailbox_msg *);
+typedef int (*mailbox_cb)(void *arg, const struct mailbox_msg *,
+    struct mc_error *);
 
 /*
  * Prepares a scan of url (no I/O yet). whole: hand every new message to

@@ -37,15 +37,18 @@ headers_add(struct headers *h, const char *line, size_t len,
 
 	colon = memchr(line, ':', len);
 	if (colon == NULL || colon == line)
-		return error_set(err, "header line without a field name");
+		return error_set(err, MC_ERR_INPUT,
+		    "header line without a field name");
 	nlen = (size_t)(colon - line);
 	/* RFC 5322 2.2: field names are printable ASCII but ':'. */
 	for (size_t i = 0; i < nlen; i++)
 		if (line[i] <= 32 || line[i] >= 127)
-			return error_set(err, "header field name with "
+			return error_set(err, MC_ERR_INPUT,
+			    "header field name with "
 			    "invalid characters");
 	if (h->n >= MESSAGE_FIELDS_MAX)
-		return error_set(err, "more than %d header fields",
+		return error_set(err, MC_ERR_LIMIT,
+		    "more than %d header fields",
 		    MESSAGE_FIELDS_MAX);
 	vstart = nlen + 1;
 	while (vstart < len && (line[vstart] == ' ' || line[vstart] == '\t'))
@@ -58,7 +61,7 @@ headers_add(struct headers *h, const char *line, size_t len,
 	if (h->f[h->n].name == NULL || h->f[h->n].value == NULL) {
 		free(h->f[h->n].name);
 		free(h->f[h->n].value);
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	}
 	h->n++;
 	return 0;
@@ -77,7 +80,7 @@ headers_parse(const char *buf, size_t len, struct headers *h,
 		len = MESSAGE_HEADER_MAX;
 	}
 	if ((field = malloc(MESSAGE_LINE_MAX + 1)) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 
@@ -92,7 +95,8 @@ headers_parse(const char *buf, size_t len, struct headers *h,
 			if (flen == 0) {
 				free(field);
 				headers_free(h);
-				return error_set(err, "continuation line "
+				return error_set(err, MC_ERR_INPUT,
+				    "continuation line "
 				    "before any header field");
 			}
 		} else if (flen > 0) {
@@ -101,7 +105,8 @@ headers_parse(const char *buf, size_t len, struct headers *h,
 			flen = 0;
 		}
 		if (flen + llen > MESSAGE_LINE_MAX) {
-			error_set(err, "header field longer than %d bytes",
+			error_set(err, MC_ERR_INPUT,
+			    "header field longer than %d bytes",
 			    MESSAGE_LINE_MAX);
 			goto fail;
 		}
@@ -114,7 +119,8 @@ headers_parse(const char *buf, size_t len, struct headers *h,
 		pos = next;
 	}
 	if (pos >= len && len == MESSAGE_HEADER_MAX) {
-		error_set(err, "header block longer than %d bytes",
+		error_set(err, MC_ERR_INPUT,
+		    "header block longer than %d bytes",
 		    MESSAGE_HEADER_MAX);
 		goto fail;
 	}
@@ -432,7 +438,8 @@ message_compose(const char *probe, const char *from, const char *to,
 		n = snprintf(rcpt, rcptlen, "%s", to);
 	if (n < 0 || (size_t)n >= rcptlen || (fresh && at - to + 1 +
 	    (long)strlen(token) > 64))
-		return error_set(err, "recipient '%s' with the token is too "
+		return error_set(err, MC_ERR_CONFIG,
+		    "recipient '%s' with the token is too "
 		    "long for an address", to);
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -462,6 +469,7 @@ message_compose(const char *probe, const char *from, const char *to,
 	    date, from, rcpt, probe, token, token, fdom + 1, token, probe,
 	    probe, token);
 	if (out->overflow)
-		return error_set(err, "canary message is too large");
+		return error_set(err, MC_ERR_LIMIT,
+		    "canary message is too large");
 	return 0;
 }

@@ -319,7 +319,8 @@ ndr_parse(const char *buf, size_t len, struct ndr_report *r,
 
 	memset(r, 0, sizeof(*r));
 	if (len > NDR_MESSAGE_MAX)
-		return error_set(err, "message larger than %d bytes",
+		return error_set(err, MC_ERR_LIMIT,
+		    "message larger than %d bytes",
 		    NDR_MESSAGE_MAX);
 	if (ndr_mime_read(buf, len, &m, err) == -1)
 		return -1;

@@ -231,11 +231,13 @@ prescan(GMimeStream *stream, struct ndr_mime *m, struct mc_error *err)
 	int rc = 0;
 
 	if ((ms = mimescan_new()) == NULL)
-		return error_set(err, "out of memory");
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
 	while ((n = g_mime_stream_read(stream, chunk, sizeof(chunk))) > 0) {
 		if (deadline_expired()) {
 			mimescan_free(ms);
-			return error_set(err, "%s while reading a message",
+			return error_set(err, deadline_signal ? MC_ERR_SIGNAL :
+			    MC_ERR_TIMEOUT,
+			    "%s while reading a message",
 			    deadline_signal ? "terminated by a signal" :
 			    "ran out of time");
 		}
@@ -283,7 +285,7 @@ read_stream(GMimeStream *stream, struct ndr_mime *m, struct mc_error *err)
 	if (rc == -1)
 		goto fail;
 	if (g_mime_stream_reset(stream) == -1) {
-		error_set(err, "cannot rewind the message");
+		error_set(err, MC_ERR_FILE, "cannot rewind the message");
 		goto fail;
 	}
 	parser = g_mime_parser_new_with_stream(stream);
@@ -291,7 +293,7 @@ read_stream(GMimeStream *stream, struct ndr_mime *m, struct mc_error *err)
 	msg = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
 	if (msg == NULL) {
-		error_set(err, "not a message: no header block");
+		error_set(err, MC_ERR_INPUT, "not a message: no header block");
 		goto fail;
 	}
 	if ((v = g_mime_message_get_subject(msg)) != NULL)
@@ -306,7 +308,8 @@ read_stream(GMimeStream *stream, struct ndr_mime *m, struct mc_error *err)
 	walk(g_mime_message_get_mime_part(msg), 0, 0, &w);
 	if (w.interrupted || deadline_expired()) {
 		g_object_unref(msg);
-		error_set(err, "%s while reading a message", deadline_signal ?
+		error_set(err, deadline_signal ? MC_ERR_SIGNAL : MC_ERR_TIMEOUT,
+		    "%s while reading a message", deadline_signal ?
 		    "terminated by a signal" : "ran out of time");
 		goto fail;
 	}
@@ -343,11 +346,13 @@ ndr_mime_read_fd(int fd, struct ndr_mime *m, struct mc_error *err)
 
 	pthread_once(&gmime_once, g_mime_init);
 	if ((d = dup(fd)) == -1)
-		return error_set(err, "cannot read the message: %s",
+		return error_set(err, MC_ERR_FILE,
+		    "cannot read the message: %s",
 		    strerror(errno));
 	if (lseek(d, 0, SEEK_SET) == -1) {
 		close(d);
-		return error_set(err, "cannot rewind the message: %s",
+		return error_set(err, MC_ERR_FILE,
+		    "cannot rewind the message: %s",
 		    strerror(errno));
 	}
 	/* Owns d; parts become windows on the file, never copies. */

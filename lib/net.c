@@ -559,10 +559,12 @@ net_limits(CURL *h, struct net_trace *t, struct mc_error *err)
 	long left = deadline_left_ms();
 
 	if (deadline_signal)
-		return error_set(err, "terminated by a signal before %s",
+		return error_set(err, MC_ERR_SIGNAL,
+		    "terminated by a signal before %s",
 		    t->step);
 	if (left <= 50)
-		return error_set(err, "timed out after %.0fs before %s",
+		return error_set(err, MC_ERR_TIMEOUT,
+		    "timed out after %.0fs before %s",
 		    deadline_budget(), t->step);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left);
@@ -579,23 +581,34 @@ net_error(struct mc_error *err, const char *what, CURLcode rc,
     const struct net_trace *t, const char *errbuf)
 {
 	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	enum mc_errcode code = MC_ERR_SERVER;
 
+	/* Whatever libcurl says, the run ended it if its time is up. */
+	if (deadline_expired())
+		code = deadline_signal ? MC_ERR_SIGNAL : MC_ERR_TIMEOUT;
+	else if (rc == CURLE_OUT_OF_MEMORY)
+		code = MC_ERR_NOMEM;
 	if (rc == CURLE_ABORTED_BY_CALLBACK && deadline_signal)
-		return error_set(err, "%s %s: terminated by a signal at %s",
+		return error_set(err, MC_ERR_SIGNAL,
+		    "%s %s: terminated by a signal at %s",
 		    what, t->host, t->step);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
-		return error_set(err, "%s %s: timed out after %.0fs at %s%s%s",
+		return error_set(err, MC_ERR_TIMEOUT,
+		    "%s %s: timed out after %.0fs at %s%s%s",
 		    what, t->host, deadline_budget(), t->step,
 		    t->reply[0] ? ", last reply: " : "", t->reply);
 	/* The server's own words are the most useful part. */
 	if (t->fail_step != NULL)
-		return error_set(err, "%s %s failed at %s: %s (%s)", what,
+		return error_set(err, code,
+		    "%s %s failed at %s: %s (%s)", what,
 		    t->host, t->fail_step, t->fail_reply, why);
 	if (t->reply[0] && rc != CURLE_COULDNT_CONNECT &&
 	    rc != CURLE_COULDNT_RESOLVE_HOST && rc !=
 	    CURLE_PEER_FAILED_VERIFICATION && rc != CURLE_SSL_CONNECT_ERROR)
-		return error_set(err, "%s %s failed at %s: %s (%s)", what,
+		return error_set(err, code,
+		    "%s %s failed at %s: %s (%s)", what,
 		    t->host, t->step, t->reply, why);
-	return error_set(err, "%s %s failed at %s: %s", what, t->host,
+	return error_set(err, code,
+	    "%s %s failed at %s: %s", what, t->host,
 	    t->step, why);
 }

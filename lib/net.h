@@ -46,7 +46,11 @@ int	net_setup(CURL *, const struct config *, int tls, const char *user,
 	    const char *password, struct net_trace *, char *errbuf);
 /* Sets the time limits from what is left of the deadline. */
 int	net_limits(CURL *, struct net_trace *, struct mc_error *);
-/* Describes a failed transfer: step, server reply, curl's reason. */
+/*
+ * Describes a failed transfer: step, server reply, curl's reason; the
+ * code is MC_ERR_TIMEOUT or MC_ERR_SIGNAL once the run's deadline has
+ * passed, whatever libcurl said, else MC_ERR_SERVER (MC_ERR_NOMEM).
+ */
 int	net_error(struct mc_error *, const char *what, CURLcode,
 	    const struct net_trace *, const char *errbuf);
 /* host:port of a URL, with the scheme's default port. */

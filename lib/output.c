@@ -446,19 +446,18 @@ output_print(FILE *fp, const struct config *cfg, const struct state *st,
 }
 
 int
-output_error(FILE *fp, int format, int state, const char *msg)
+output_error(FILE *fp, int format, int state, const struct mc_error *err)
 {
 	char text[1024];
 	json_t *o;
 	char *s;
 
-	clean(msg, text, sizeof(text));
+	clean(err->msg, text, sizeof(text));
 	if (format == OUTPUT_JSON) {
 		o = json_pack("{s:s, s:i, s:[{s:s, s:s, s:s}]}", "verdict",
 		    mc_state_name(state), "exit_code", state, "reasons",
 		    "state", mc_state_name(state), "code",
-		    reason_name(REASON_INTERNAL), "text",
-		    text);
+		    error_code_name(err->code), "text", text);
 		s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(o);
 		if (s != NULL)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "error.h"
 #include "evaluate.h"
 #include "state.h"
 
@@ -54,7 +55,10 @@ void	output_status_line(const struct config *, const struct state *,
 /* Prints the whole result; returns the plugin exit code. */
 int	output_print(FILE *, const struct config *, const struct state *,
 	    const struct verdict *, double now);
-/* "MAILCANARY UNKNOWN - msg" for errors before any verdict. */
-int	output_error(FILE *, int format, int state, const char *msg);
+/*
+ * "MAILCANARY UNKNOWN - msg" for an error before any verdict; in JSON,
+ * one reason whose code is the error's (error_code_name()).
+ */
+int	output_error(FILE *, int format, int state, const struct mc_error *);
 
 #endif

@@ -131,7 +131,8 @@ static int
 pop3_open(struct mailbox *mb, const char *path, struct mc_error *err)
 {
 	if (path[0] != '\0' && strcmp(path, "/") != 0)
-		return error_set(err, "a POP3 mailbox URL has no folder: '%s'",
+		return error_set(err, MC_ERR_CONFIG,
+		    "a POP3 mailbox URL has no folder: '%s'",
 		    mb->url);
 	return 0;
 }
@@ -183,7 +184,8 @@ pop3_message(struct mailbox *mb, unsigned long num, const char *key,
 		return mailbox_skip(mb, &m, "POP3 LIST", cb, arg, err);
 	}
 	if (pop3_parse_list(mb->line, num, &size) == -1) {
-		error_set(err, "POP3 %s: unreadable reply to LIST %lu",
+		error_set(err, MC_ERR_SERVER,
+		    "POP3 %s: unreadable reply to LIST %lu",
 		    mb->t.host, num);
 		return mailbox_skip(mb, &m, "POP3 LIST", cb, arg, err);
 	}
@@ -231,7 +233,8 @@ pop3_message(struct mailbox *mb, unsigned long num, const char *key,
 		free(hdr);
 	}
 	if (lseek(mb->tmpfd, 0, SEEK_SET) == -1)
-		return error_set(err, "cannot rewind the temporary file: %s",
+		return error_set(err, MC_ERR_FILE,
+		    "cannot rewind the temporary file: %s",
 		    strerror(errno));
 	m.kind = MAILBOX_WHOLE;
 	m.fd = mb->tmpfd;
@@ -256,17 +259,19 @@ pop3_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 	listing = buf_steal(&mb->out);
 	buf_init(&mb->out, MAILBOX_REPLY_MAX);
 	if ((n = pop3_parse_uidl(listing, &list)) < 0) {
-		error_set(err, "POP3 %s: unreadable reply to UIDL", mb->t.host);
+		error_set(err, MC_ERR_SERVER,
+		    "POP3 %s: unreadable reply to UIDL", mb->t.host);
 		goto out;
 	}
 	if ((size_t)n > CURSOR_SEEN_MAX) {
-		error_set(err, "POP3 %s: more than %d messages", mb->t.host,
+		error_set(err, MC_ERR_LIMIT,
+		    "POP3 %s: more than %d messages", mb->t.host,
 		    CURSOR_SEEN_MAX);
 		goto out;
 	}
 	qsort(cur->seen, cur->nseen, sizeof(char *), str_cmp);
 	if ((seen = calloc((size_t)n + 1, sizeof(char *))) == NULL) {
-		error_set(err, "out of memory");
+		error_set(err, MC_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < (size_t)n; i++) {
@@ -312,7 +317,7 @@ pop3_scan(struct mailbox *mb, struct cursor *cur, const char *probe,
 		}
 		/* Remember every UIDL still present and examined. */
 		if ((seen[nseen] = strdup(key)) == NULL) {
-			error_set(err, "out of memory");
+			error_set(err, MC_ERR_NOMEM, "out of memory");
 			goto out;
 		}
 		nseen++;
@@ -354,7 +359,8 @@ pop3_delete(struct mailbox *mb, struct cursor *cur, struct mc_error *err)
 	buf_init(&mb->out, MAILBOX_REPLY_MAX);
 	if ((n = pop3_parse_uidl(listing, &list)) < 0) {
 		free(listing);
-		return error_set(err, "POP3 %s: unreadable reply to UIDL",
+		return error_set(err, MC_ERR_SERVER,
+		    "POP3 %s: unreadable reply to UIDL",
 		    mb->t.host);
 	}
 	for (i = 0; i < cur->npending;) {

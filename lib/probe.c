@@ -63,7 +63,7 @@ scan_skipped(struct scan_ctx *ctx, const struct mailbox_msg *m)
 
 	ctx->skipped++;
 	if (m->kind == MAILBOX_OVERSIZE)
-		ctx->st->count.oversize++;
+		canary_count_oversize(ctx->st);
 	if (ctx->skipped > SCAN_SKIPPED_NOTES) {
 		/* Summed up after the scan. */
 		if (m->kind == MAILBOX_OVERSIZE)
@@ -100,7 +100,7 @@ scan_skipped(struct scan_ctx *ctx, const struct mailbox_msg *m)
 }
 
 static int
-scan_found(void *arg, const struct mailbox_msg *m)
+scan_found(void *arg, const struct mailbox_msg *m, struct mc_error *err)
 {
 	struct scan_ctx *ctx = arg;
 	struct received_chain rc;
@@ -113,10 +113,15 @@ scan_found(void *arg, const struct mailbox_msg *m)
 		scan_skipped(ctx, m);
 		return 0;
 	}
+	/* Out of memory, the message is read again by the next run. */
 	if ((hs = malloc(sizeof(*hs))) == NULL)
-		return 0;
-	if (headers_parse(m->hdr, m->len, hs, NULL) == -1)
-		goto out;		/* not a message of ours */
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
+	if (headers_parse(m->hdr, m->len, hs, err) == -1) {
+		headers_free(hs);
+		free(hs);
+		/* Else it is not a message of ours. */
+		return err->code == MC_ERR_NOMEM ? -1 : 0;
+	}
 	token[0] = '\0';
 	if ((v = headers_get(hs, "X-Mailcanary-Token")) != NULL &&
 	    strlen(v) < TOKEN_MAX)
@@ -184,7 +189,7 @@ report_rcpt(const struct ndr_report *rep, const char *token)
  * handled, only when the parse was cut short by the deadline or a signal.
  */
 static int
-bounce_found(void *arg, const struct mailbox_msg *m)
+bounce_found(void *arg, const struct mailbox_msg *m, struct mc_error *e)
 {
 	struct scan_ctx *ctx = arg;
 	struct ndr_report rep;
@@ -202,9 +207,11 @@ bounce_found(void *arg, const struct mailbox_msg *m)
 	}
 	deadline_step("parsing a bounce");
 	if (ndr_parse_fd(m->fd, &rep, &err) == -1) {
-		if (deadline_expired())
+		if (error_stopped(&err) || err.code == MC_ERR_NOMEM) {
+			*e = err;
 			return -1;	/* read again by the next run */
-		ctx->st->count.unparseable++;
+		}
+		canary_count_unparseable(ctx->st);
 		/* A few notes, the rest summed: the verdict has few slots. */
 		if (++ctx->unparseable > SCAN_SKIPPED_NOTES)
 			return 0;
@@ -222,7 +229,7 @@ bounce_found(void *arg, const struct mailbox_msg *m)
 	else if (rep.token[0])
 		goto out;		/* another probe's, or forged */
 	if (rep.class == NDR_UNPARSEABLE) {
-		ctx->st->count.unparseable++;
+		canary_count_unparseable(ctx->st);
 		if (++ctx->unparseable > SCAN_SKIPPED_NOTES)
 			goto out;
 		snprintf(subj, sizeof(subj), "%s", rep.subject ? rep.subject :
@@ -316,7 +323,7 @@ send_canary(const struct config *cfg, struct state *st,
 	 */
 	st->next_seq = seq + 1;
 	if ((rc = canary_submitting(c, seq, token, rcpt, now)) == -1)
-		error_set(&err, "out of memory");
+		error_set(&err, MC_ERR_NOMEM, "out of memory");
 	else
 		rc = state_save(cfg->state_dir, cfg->name, st, &err);
 	if (rc == -1) {
@@ -331,7 +338,7 @@ send_canary(const struct config *cfg, struct state *st,
 	buf_free(&msg);
 	/* The record is the last one: nothing was added while sending. */
 	c = &st->c[st->n - 1];
-	if (rc == -1 && deadline_expired()) {
+	if (rc == -1 && error_stopped(&err)) {
 		/*
 		 * Out of time or told to stop: the server's answer is
 		 * unknown, so there is no outcome to record (UNKNOWN).

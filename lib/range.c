@@ -38,7 +38,8 @@ range_parse(struct range *r, const char *s, struct mc_error *err)
 
 	memset(r, 0, sizeof(*r));
 	if (len == 0 || len >= sizeof(r->text))
-		return error_set(err, "bad threshold range '%s'", s);
+		return error_set(err, MC_ERR_CONFIG,
+		    "bad threshold range '%s'", s);
 	memcpy(r->text, s, len + 1);
 	if (*p == '@') {
 		r->inside = 1;
@@ -62,11 +63,13 @@ range_parse(struct range *r, const char *s, struct mc_error *err)
 	if (r->start_inf && r->end_inf)
 		goto bad;		/* "~:" bounds nothing */
 	if (!r->start_inf && !r->end_inf && r->start > r->end)
-		return error_set(err, "bad threshold range '%s': start is "
+		return error_set(err, MC_ERR_CONFIG,
+		    "bad threshold range '%s': start is "
 		    "greater than end", s);
 	return 0;
 bad:
-	return error_set(err, "bad threshold range '%s' (want N, N:, ~:N, "
+	return error_set(err, MC_ERR_CONFIG,
+	    "bad threshold range '%s' (want N, N:, ~:N, "
 	    "N:M or @N:M)", s);
 }
 

@@ -32,7 +32,8 @@ state_lock(const char *dir, const char *name, struct mc_error *err)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.lock", dir, name) >=
 	    sizeof(path))
-		return error_set(err, "state directory path is too long");
+		return error_set(err, MC_ERR_LIMIT,
+		    "state directory path is too long");
 	/* Others may not swap the files of a shared directory under us. */
 	if (file_check_dir(dir, "state directory", err) == -1)
 		return -1;
@@ -43,13 +44,14 @@ state_lock(const char *dir, const char *name, struct mc_error *err)
 	if (fd == -1) {
 		if (errno == EINVAL)
 			return -1;
-		return error_set(err, "cannot create lock file %s (is the "
+		return error_set(err, MC_ERR_FILE,
+		    "cannot create lock file %s (is the "
 		    "state directory writable?): %s", path, strerror(errno));
 	}
 	deadline_step("waiting for the state lock");
 	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			error_set(err, "cannot lock %s: %s", path,
+			error_set(err, MC_ERR_FILE, "cannot lock %s: %s", path,
 			    strerror(errno));
 			close(fd);
 			return -1;
@@ -57,9 +59,11 @@ state_lock(const char *dir, const char *name, struct mc_error *err)
 		if (deadline_expired()) {
 			close(fd);
 			if (deadline_signal)
-				return error_set(err, "terminated by a signal "
+				return error_set(err, MC_ERR_SIGNAL,
+				    "terminated by a signal "
 				    "while waiting for the lock %s", path);
-			return error_set(err, "another run of this probe holds "
+			return error_set(err, MC_ERR_LOCKED,
+			    "another run of this probe holds "
 			    "%s; gave up waiting for it", path);
 		}
 		usleep(20 * 1000);
@@ -87,9 +91,11 @@ move_aside(const char *path, const char *why, struct mc_error *err)
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
 	snprintf(aside, sizeof(aside), "%s.corrupt-%s", path, stamp);
 	if (rename(path, aside) == -1)
-		return error_set(err, "state file %s is unusable (%s) and "
+		return error_set(err, MC_ERR_FILE,
+		    "state file %s is unusable (%s) and "
 		    "cannot be moved aside: %s", path, why, strerror(errno));
-	error_set(err, "state file %s was unusable (%s); moved aside to %s, "
+	error_set(err, MC_ERR_INPUT,
+	    "state file %s was unusable (%s); moved aside to %s, "
 	    "starting afresh", path, why, aside);
 	return STATE_LOAD_CORRUPT;
 }
@@ -144,7 +150,8 @@ state_load(const char *dir, const char *name, struct state *st,
 	state_init(st);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.json", dir, name) >=
 	    sizeof(path))
-		return error_set(err, "state directory path is too long");
+		return error_set(err, MC_ERR_LIMIT,
+		    "state directory path is too long");
 	remove_stale_temps(dir, name);
 	/*
 	 * A FIFO or a device is refused without blocking, and so is a file
@@ -174,7 +181,8 @@ state_load(const char *dir, const char *name, struct state *st,
 	}
 	if ((data = malloc((size_t)sb.st_size + 1)) == NULL) {
 		close(fd);
-		return error_set(err, "out of memory reading %s", path);
+		return error_set(err, MC_ERR_NOMEM,
+		    "out of memory reading %s", path);
 	}
 	while (got < (size_t)sb.st_size) {
 		n = read(fd, data + got, (size_t)sb.st_size - got);
@@ -223,17 +231,21 @@ state_save(const char *dir, const char *name, const struct state *st,
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s.json", dir, name) >=
 	    sizeof(path))
-		return error_set(err, "state directory path is too long");
+		return error_set(err, MC_ERR_LIMIT,
+		    "state directory path is too long");
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	if ((data = state_json_dump(st)) == NULL)
-		return error_set(err, "out of memory serialising state");
+		return error_set(err, MC_ERR_NOMEM,
+		    "out of memory serialising state");
 	if (strlen(data) > STATE_FILE_MAX) {
 		free(data);
-		return error_set(err, "state would pass the 16 MiB cap");
+		return error_set(err, MC_ERR_LIMIT,
+		    "state would pass the 16 MiB cap");
 	}
 	if ((fd = mkstemp(tmp)) == -1) {
 		free(data);
-		return error_set(err, "cannot create a temporary file in %s: "
+		return error_set(err, MC_ERR_FILE,
+		    "cannot create a temporary file in %s: "
 		    "%s", dir, strerror(errno));
 	}
 	if (write_all(fd, data, strlen(data)) == -1 ||
@@ -242,14 +254,15 @@ state_save(const char *dir, const char *name, const struct state *st,
 		free(data);
 		close(fd);
 		unlink(tmp);
-		return error_set(err, "cannot write %s: %s", tmp,
+		return error_set(err, MC_ERR_FILE, "cannot write %s: %s", tmp,
 		    strerror(saved));
 	}
 	free(data);
 	if (close(fd) == -1 || rename(tmp, path) == -1) {
 		saved = errno;
 		unlink(tmp);
-		return error_set(err, "cannot replace %s: %s", path,
+		return error_set(err, MC_ERR_FILE,
+		    "cannot replace %s: %s", path,
 		    strerror(saved));
 	}
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
@@ -257,7 +270,8 @@ state_save(const char *dir, const char *name, const struct state *st,
 		saved = errno;
 		if (dfd != -1)
 			close(dfd);
-		return error_set(err, "cannot sync directory %s: %s", dir,
+		return error_set(err, MC_ERR_FILE,
+		    "cannot sync directory %s: %s", dir,
 		    strerror(saved));
 	}
 	close(dfd);

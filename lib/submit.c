@@ -101,7 +101,7 @@ submit_send(const struct config *cfg, const char *rcpt, const char *msg,
 	net_hostport(cfg->smtp, t.host, sizeof(t.host));
 	snprintf(res->via, sizeof(res->via), "%s", t.host);
 	if ((h = curl_easy_init()) == NULL)
-		return error_set(err, "cannot start libcurl");
+		return error_set(err, MC_ERR_INTERNAL, "cannot start libcurl");
 	tls = strncasecmp(cfg->smtp, "smtps:", 6) == 0 ? STARTTLS_NEVER :
 	    cfg->starttls;
 	net_setup(h, cfg, tls, cfg->smtp_user, cfg->smtp_password, &t,

@@ -27,14 +27,16 @@ key_read(int fd, const char *path, struct token_key *key,
 	ssize_t n;
 
 	if (fstat(fd, &st) == -1)
-		return error_set(err, "cannot stat %s: %s", path,
+		return error_set(err, MC_ERR_FILE, "cannot stat %s: %s", path,
 		    strerror(errno));
 	if (st.st_size != TOKEN_KEY_LEN)
-		return error_set(err, "key file %s has %lld bytes, not %d",
+		return error_set(err, MC_ERR_FILE,
+		    "key file %s has %lld bytes, not %d",
 		    path, (long long)st.st_size, TOKEN_KEY_LEN);
 	n = read(fd, key->bytes, TOKEN_KEY_LEN);
 	if (n != TOKEN_KEY_LEN)
-		return error_set(err, "cannot read key file %s", path);
+		return error_set(err, MC_ERR_FILE,
+		    "cannot read key file %s", path);
 	return 0;
 }
 
@@ -46,7 +48,8 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/key", dir) >=
 	    sizeof(path))
-		return error_set(err, "state directory path is too long");
+		return error_set(err, MC_ERR_LIMIT,
+		    "state directory path is too long");
 	/*
 	 * Whoever can write the key can forge tokens: a key of another user
 	 * (planted in a shared directory), or one group or others may read
@@ -62,7 +65,8 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 	if (errno != ENOENT)
 		return -1;
 	if (RAND_bytes(key->bytes, TOKEN_KEY_LEN) != 1)
-		return error_set(err, "no randomness for a new key");
+		return error_set(err, MC_ERR_INTERNAL,
+		    "no randomness for a new key");
 	/*
 	 * Written aside and linked into place: link() is atomic and never
 	 * replaces, so a run that starts at the same moment (the daemon runs
@@ -70,7 +74,8 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 	 */
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/key.XXXXXX", dir) >=
 	    sizeof(tmp) || (fd = mkstemp(tmp)) == -1)
-		return error_set(err, "cannot create a key file in %s: %s",
+		return error_set(err, MC_ERR_FILE,
+		    "cannot create a key file in %s: %s",
 		    dir, strerror(errno));
 	if (fchmod(fd, 0600) == -1 ||
 	    write(fd, key->bytes, TOKEN_KEY_LEN) != TOKEN_KEY_LEN ||
@@ -78,7 +83,8 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 		rc = errno;
 		close(fd);
 		unlink(tmp);
-		return error_set(err, "cannot write key file %s: %s", tmp,
+		return error_set(err, MC_ERR_FILE,
+		    "cannot write key file %s: %s", tmp,
 		    strerror(rc));
 	}
 	close(fd);
@@ -88,7 +94,8 @@ token_key_load(const char *dir, struct token_key *key, struct mc_error *err)
 	if (rc == -1 && saved == EEXIST)	/* another run made it first */
 		return token_key_load(dir, key, err);
 	if (rc == -1)
-		return error_set(err, "cannot create key file %s: %s", path,
+		return error_set(err, MC_ERR_FILE,
+		    "cannot create key file %s: %s", path,
 		    strerror(saved));
 	return 0;
 }

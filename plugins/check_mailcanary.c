@@ -28,6 +28,9 @@
 #define PROGNAME	"check_mailcanary"
 #define HARD_STOP_GRACE	0.4	/* seconds past -t before _exit */
 #define TERM_GRACE	0.3	/* seconds from SIGTERM to the hard stop */
+/* output_error()'s JSON up to the text, for the signal handlers. */
+#define JSON_ERROR_HEAD	"{\"verdict\":\"UNKNOWN\",\"exit_code\":3," \
+	"\"reasons\":[{\"state\":\"UNKNOWN\",\"code\":\"%s\",\"text\":\""
 
 /* Not in glibc's headers before 2.41; the kernel's name for the field. */
 #ifndef sigev_notify_thread_id
@@ -254,15 +257,19 @@ arm_backstop(int json)
 	/* The handlers read the lines: not while they are rewritten. */
 	sigprocmask(SIG_BLOCK, &block, &old);
 	hard_json = json;
-	snprintf(hard_timeout, sizeof(hard_timeout), json ?
-	    "{\"verdict\":\"UNKNOWN\",\"exit_code\":3,\"reasons\":[{\"state\":"
-	    "\"UNKNOWN\",\"code\":\"timeout\",\"text\":\"timed out after %.0fs"
-	    " at " : "MAILCANARY UNKNOWN - timed out after %.0fs at ",
-	    deadline_budget());
-	snprintf(hard_term, sizeof(hard_term), "%s", json ?
-	    "{\"verdict\":\"UNKNOWN\",\"exit_code\":3,\"reasons\":[{\"state\":"
-	    "\"UNKNOWN\",\"code\":\"signal\",\"text\":\"terminated by a "
-	    "signal at " : "MAILCANARY UNKNOWN - terminated by a signal at ");
+	/* As output_error() writes them, built now for the handlers. */
+	if (json) {
+		snprintf(hard_timeout, sizeof(hard_timeout), JSON_ERROR_HEAD
+		    "timed out after %.0fs at ", error_code_name(MC_ERR_TIMEOUT),
+		    deadline_budget());
+		snprintf(hard_term, sizeof(hard_term), JSON_ERROR_HEAD
+		    "terminated by a signal at ", error_code_name(MC_ERR_SIGNAL));
+	} else {
+		snprintf(hard_timeout, sizeof(hard_timeout), "MAILCANARY "
+		    "UNKNOWN - timed out after %.0fs at ", deadline_budget());
+		snprintf(hard_term, sizeof(hard_term), "MAILCANARY UNKNOWN - "
+		    "terminated by a signal at ");
+	}
 	if (!deadline_signal || !backstop_armed) {
 		left = deadline_remaining() + HARD_STOP_GRACE;
 		if (deadline_signal && left > TERM_GRACE)
@@ -291,21 +298,31 @@ disarm_backstop(void)
 
 /* An UNKNOWN line with the backstop out of the way. */
 static int
-fail(int format, const char *msg)
+fail(int format, const struct mc_error *err)
 {
 	disarm_backstop();
-	return output_error(stdout, format, 3, msg);
+	return output_error(stdout, format, 3, err);
+}
+
+/* The same for an error of the command line itself. */
+static int
+fail_usage(int format, const char *msg)
+{
+	struct mc_error err;
+
+	error_set(&err, MC_ERR_CONFIG, "%s", msg);
+	return fail(format, &err);
 }
 
 /* A signal came while reading: said at once, naming the step. */
 static int
 interrupted(int format)
 {
-	char msg[256];
+	struct mc_error err;
 
-	snprintf(msg, sizeof(msg), "terminated by a signal while %s",
+	error_set(&err, MC_ERR_SIGNAL, "terminated by a signal while %s",
 	    deadline_current_step());
-	return fail(format, msg);
+	return fail(format, &err);
 }
 
 struct cli_setting {
@@ -334,9 +351,9 @@ main(int argc, char *argv[])
 	config_init(&cfg);
 	deadline_start((double)cfg.timeout);
 	if (backstop_init() == -1) {
-		snprintf(err.msg, sizeof(err.msg), "cannot create the "
+		error_set(&err, MC_ERR_INTERNAL, "cannot create the "
 		    "backstop timer: %s", strerror(errno));
-		return output_error(stdout, OUTPUT_NAGIOS, 3, err.msg);
+		return output_error(stdout, OUTPUT_NAGIOS, 3, &err);
 	}
 	arm_backstop(0);
 	signal(SIGPIPE, SIG_IGN);
@@ -371,15 +388,15 @@ main(int argc, char *argv[])
 		case '?':
 		case ':':
 			/* getopt stays quiet (opterr = 0): stdout only. */
-			snprintf(err.msg, sizeof(err.msg), "%s option '%s'; "
+			error_set(&err, MC_ERR_CONFIG, "%s option '%s'; "
 			    "see " PROGNAME " --help", ch == ':' ?
 			    "missing value for" : "unknown or malformed",
 			    argv[optind - 1]);
-			return fail(OUTPUT_NAGIOS, err.msg);
+			return fail(OUTPUT_NAGIOS, &err);
 		}
 		if ((o = cli_setting(&cli, ch)) == NULL ||
 		    nset == sizeof(set) / sizeof(set[0]))
-			return fail(OUTPUT_NAGIOS, "bad command line; see "
+			return fail_usage(OUTPUT_NAGIOS, "bad command line; see "
 			    PROGNAME " --help");
 		/* A switch means "on"; its setting is checked below. */
 		set[nset].key = o->key;
@@ -392,7 +409,7 @@ main(int argc, char *argv[])
 		nset++;
 	}
 	if (optind < argc)
-		return fail(format, "unexpected argument; see " PROGNAME
+		return fail_usage(format, "unexpected argument; see " PROGNAME
 		    " --help");
 	/* A bad -t is reported below, with the other settings. */
 	if (tval != NULL && config_set(&cfg, "timeout", tval, NULL) == 0)
@@ -404,18 +421,19 @@ main(int argc, char *argv[])
 	deadline_step("reading the configuration");
 	if (cfgfile != NULL) {
 		if (probe == NULL)
-			return fail(format, "--config needs --probe NAME");
+			return fail_usage(format, "--config needs --probe NAME");
 		if (config_load(&cfg, cfgfile, probe, &err) == -1) {
 			config_clear(&cfg);
-			return fail(format, err.msg);
+			return fail(format, &err);
 		}
 	} else if (probe != NULL && (cfg.probe = strdup(probe)) == NULL) {
-		return fail(format, "out of memory");
+		error_set(&err, MC_ERR_NOMEM, "out of memory");
+		return fail(format, &err);
 	}
 	for (i = 0; i < nset; i++)
 		if (config_set(&cfg, set[i].key, set[i].value, &err) == -1) {
 			config_clear(&cfg);
-			return fail(format, err.msg);
+			return fail(format, &err);
 		}
 	format = cfg.output;
 	deadline_rebudget((double)cfg.timeout);
@@ -427,7 +445,7 @@ main(int argc, char *argv[])
 	deadline_step("reading the password files");
 	if (config_finish(&cfg, &err) == -1) {
 		config_clear(&cfg);
-		return fail(format, err.msg);
+		return fail(format, &err);
 	}
 	if (deadline_signal) {
 		config_clear(&cfg);
@@ -443,7 +461,7 @@ main(int argc, char *argv[])
 	deadline_step("starting the probe");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (probe_run(&cfg, &rep, &err) == -1) {
-		rc = fail(format, err.msg);
+		rc = fail(format, &err);
 	} else {
 		disarm_backstop();
 		rc = output_print(stdout, &cfg, &rep.st, &rep.v, rep.now);

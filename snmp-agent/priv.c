@@ -20,10 +20,11 @@ priv_lookup(const char *user, uid_t *uid, gid_t *gid, struct mc_error *err)
 
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL)
-		return error_set(err, "--user %s: %s", user,
+		return error_set(err, MC_ERR_CONFIG, "--user %s: %s", user,
 		    errno ? strerror(errno) : "no such user");
 	if (geteuid() != 0)
-		return error_set(err, "--user %s: only root can change user",
+		return error_set(err, MC_ERR_CONFIG,
+		    "--user %s: only root can change user",
 		    user);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;

@@ -140,14 +140,15 @@ sched_load_slots(const char *path, size_t *np, struct mc_error *err)
 	if (config_probe_names(path, &names, &n, err) == -1)
 		return NULL;
 	if (n == 0) {
-		error_set(err, "%s: no [probe NAME] section", path);
+		error_set(err, MC_ERR_CONFIG,
+		    "%s: no [probe NAME] section", path);
 		free(names);
 		return NULL;
 	}
 	v = calloc(n, sizeof(*v));
 	for (i = 0; v && i < n; i++) {
 		if ((v[i] = calloc(1, sizeof(*v[i]))) == NULL) {
-			error_set(err, "out of memory");
+			error_set(err, MC_ERR_NOMEM, "out of memory");
 			break;
 		}
 		config_init(&v[i]->cfg);
@@ -162,7 +163,8 @@ sched_load_slots(const char *path, size_t *np, struct mc_error *err)
 		    v[i]->cfg.name);
 		for (k = 0; k < i; k++)
 			if (v[k]->snap.index == v[i]->snap.index) {
-				error_set(err, "%s: [probe %s] and [probe %s] "
+				error_set(err, MC_ERR_CONFIG,
+				    "%s: [probe %s] and [probe %s] "
 				    "both take row %lu of mcProbeTable: give "
 				    "each its own snmp_index", path, names[k],
 				    names[i], v[i]->snap.index);
@@ -172,7 +174,7 @@ sched_load_slots(const char *path, size_t *np, struct mc_error *err)
 			break;
 	}
 	if (v == NULL)
-		error_set(err, "out of memory");
+		error_set(err, MC_ERR_NOMEM, "out of memory");
 	if (v == NULL || i < n) {
 		for (k = 0; v && k < n && v[k]; k++) {
 			config_clear(&v[k]->cfg);

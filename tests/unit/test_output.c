@@ -189,6 +189,7 @@ test_json(void **unused)
 {
 	struct state st;
 	struct verdict v;
+	struct mc_error err;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *fp;
@@ -206,9 +207,11 @@ test_json(void **unused)
 	assert_non_null(strstr(text, "\"perfdata\":["));
 	free(text);
 	fp = open_memstream(&text, &len);
-	output_error(fp, OUTPUT_JSON, MC_UNKNOWN, "bad \"input\"\n|x");
+	error_set(&err, MC_ERR_CONFIG, "bad \"input\"\n|x");
+	output_error(fp, OUTPUT_JSON, MC_UNKNOWN, &err);
 	fclose(fp);
 	assert_non_null(strstr(text, "bad \\\"input\\\" /x"));
+	assert_non_null(strstr(text, "\"code\":\"config\""));
 	free(text);
 	state_clear(&st);
 	config_clear(&cfg);
