@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "file.h"
+#include "output.h"
 
 enum setting_type {
 	T_STRING,	/* free text without control characters */
@@ -1185,4 +1186,13 @@ config_same(const struct config *a, const struct config *b)
 		}
 	}
 	return 1;
+}
+
+void
+config_output_opts(const struct config *cfg, struct output_opts *o)
+{
+	o->probe = cfg->name;
+	o->format = cfg->output;
+	o->warning = cfg->warning.text;
+	o->critical = cfg->critical.text;
 }

@@ -18,11 +18,6 @@ enum starttls {
 	STARTTLS_NEVER
 };
 
-enum output_format {
-	OUTPUT_NAGIOS = 0,
-	OUTPUT_JSON
-};
-
 #define CONFIG_DEFAULT_FILE	"/etc/mailcanary/mailcanary.conf"
 #define CONFIG_DEFAULT_STATEDIR	"/var/lib/mailcanary"
 #define CONFIG_NAME_MAX		64
@@ -94,7 +89,7 @@ struct config {
 						 * skipped */
 
 	/* check_mailcanary only. */
-	int		 output;
+	int		 output;	/* enum output_format (output.h) */
 
 	/* mailcanaryd only, per probe. */
 	long		 snmp_index;		/* table row; 0: position */
@@ -177,5 +172,9 @@ int	config_check_name(const char *what, const char *name,
  * CONFIG_SECRET_FILE_MAX bytes. *out is the caller's to free.
  */
 int	config_read_secret(const char *path, char **out, struct mc_error *);
+
+struct output_opts;
+/* What the output needs of cfg, borrowed from it (output.h). */
+void	config_output_opts(const struct config *, struct output_opts *);
 
 #endif

@@ -154,8 +154,8 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 }
 
 void
-output_reason(const struct state *st, const struct reason *r,
-    const struct config *cfg, double now, char *out, size_t outlen)
+output_reason(const struct state *st, const struct reason *r, double now,
+    char *out, size_t outlen)
 {
 	const struct canary *c = state_find_seq(st, r->canary);
 	char sent[32], d1[16], d2[16], via[300], qid[140], txt[400];
@@ -261,17 +261,17 @@ output_reason(const struct state *st, const struct reason *r,
 
 void
 output_perfdata(const struct state *st, const struct verdict *v,
-    const struct config *cfg, struct perfdata *p)
+    const struct output_opts *opts, struct perfdata *p)
 {
 	const struct canary *d = state_find_seq(st, v->last_delivered);
 
 	memset(p, 0, sizeof(*p));
 	if (d != NULL)
-		perf_add(p, "latency", d->latency, "s", cfg->warning.text,
-		    cfg->critical.text, 1, 1);
+		perf_add(p, "latency", d->latency, "s", opts->warning,
+		    opts->critical, 1, 1);
 	perf_add(p, "inflight", (double)v->inflight, "", NULL, NULL, 1, 0);
 	perf_add(p, "oldest_inflight", floor(v->oldest_inflight), "s",
-	    cfg->warning.text, cfg->critical.text, 1, 0);
+	    opts->warning, opts->critical, 1, 0);
 	perf_add(p, "sent", (double)st->count.sent, "c", NULL, NULL, 0, 0);
 	perf_add(p, "delivered", (double)st->count.delivered, "c", NULL, NULL,
 	    0, 0);
@@ -304,7 +304,7 @@ reason_order(const struct verdict *v, size_t *idx)
 }
 
 void
-output_status_line(const struct config *cfg, const struct state *st,
+output_status_line(const struct output_opts *opts, const struct state *st,
     const struct verdict *v, double now, char *line, size_t linelen)
 {
 	char text[600];
@@ -318,7 +318,7 @@ output_status_line(const struct config *cfg, const struct state *st,
 		/* The status line carries the problems; OK news only alone. */
 		if (i > 0 && v->r[idx[i]].state == MC_OK)
 			continue;
-		output_reason(st, &v->r[idx[i]], cfg, now, text, sizeof(text));
+		output_reason(st, &v->r[idx[i]], now, text, sizeof(text));
 		buf_addf(&out, "%s%s", i ? "; " : "", text);
 	}
 	snprintf(line, linelen, "%s", out.data ? out.data : "");
@@ -326,7 +326,7 @@ output_status_line(const struct config *cfg, const struct state *st,
 }
 
 static int
-print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
+print_nagios(FILE *fp, const struct output_opts *opts, const struct state *st,
     const struct verdict *v, double now)
 {
 	char line[8192];
@@ -335,9 +335,9 @@ print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
 	size_t i, lines = 0;
 
 	buf_init(&out, 16384);
-	output_status_line(cfg, st, v, now, line, sizeof(line));
+	output_status_line(opts, st, v, now, line, sizeof(line));
 	buf_addstr(&out, line);
-	output_perfdata(st, v, cfg, &p);
+	output_perfdata(st, v, opts, &p);
 	buf_addstr(&out, " |");
 	for (i = 0; i < p.n; i++) {
 		perf_format(&p.item[i], line, sizeof(line));
@@ -370,7 +370,7 @@ print_nagios(FILE *fp, const struct config *cfg, const struct state *st,
 }
 
 static int
-print_json(FILE *fp, const struct config *cfg, const struct state *st,
+print_json(FILE *fp, const struct output_opts *opts, const struct state *st,
     const struct verdict *v, double now)
 {
 	json_t *root = json_object(), *a, *o;
@@ -379,7 +379,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	size_t idx[VERDICT_REASONS_MAX], i;
 	char *s;
 
-	json_object_set_new(root, "probe", json_string(cfg->name));
+	json_object_set_new(root, "probe", json_string(opts->probe));
 	json_object_set_new(root, "verdict",
 	    json_string(mc_state_name(v->state)));
 	json_object_set_new(root, "exit_code", json_integer(v->state));
@@ -389,7 +389,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 	for (i = 0; i < v->n; i++) {
 		const struct reason *r = &v->r[idx[i]];
 
-		output_reason(st, r, cfg, now, text, sizeof(text));
+		output_reason(st, r, now, text, sizeof(text));
 		o = json_pack("{s:s, s:s, s:s}", "state",
 		    mc_state_name(r->state), "code", reason_name(r->code), "text",
 		    text);
@@ -399,7 +399,7 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 		json_array_append_new(a, o);
 	}
 	json_object_set_new(root, "reasons", a);
-	output_perfdata(st, v, cfg, &p);
+	output_perfdata(st, v, opts, &p);
 	a = json_array();
 	for (i = 0; i < p.n; i++) {
 		perf_format(&p.item[i], line, sizeof(line));
@@ -437,12 +437,12 @@ print_json(FILE *fp, const struct config *cfg, const struct state *st,
 }
 
 int
-output_print(FILE *fp, const struct config *cfg, const struct state *st,
+output_print(FILE *fp, const struct output_opts *opts, const struct state *st,
     const struct verdict *v, double now)
 {
-	if (cfg->output == OUTPUT_JSON)
-		return print_json(fp, cfg, st, v, now);
-	return print_nagios(fp, cfg, st, v, now);
+	if (opts->format == OUTPUT_JSON)
+		return print_json(fp, opts, st, v, now);
+	return print_nagios(fp, opts, st, v, now);
 }
 
 int

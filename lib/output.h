@@ -8,10 +8,22 @@
 
 #include <stdio.h>
 
-#include "config.h"
 #include "error.h"
 #include "evaluate.h"
 #include "state.h"
+
+enum output_format {
+	OUTPUT_NAGIOS = 0,
+	OUTPUT_JSON
+};
+
+/* What rendering needs of the configuration, borrowed. */
+struct output_opts {
+	const char	*probe;		/* the probe's name */
+	int		 format;	/* enum output_format */
+	const char	*warning;	/* latency thresholds as given, for */
+	const char	*critical;	/* the perfdata; may be "" */
+};
 
 #define OUTPUT_LONG_MAX		3000	/* long output, well under 4 KB */
 #define OUTPUT_LONG_LINES	20
@@ -42,18 +54,18 @@ void	perf_format(const struct perf_item *, char *out, size_t outlen);
 void	output_duration(double secs, char *out, size_t outlen);
 /* The text of one reason, sanitised. */
 void	output_reason(const struct state *, const struct reason *,
-	    const struct config *, double now, char *out, size_t outlen);
+	    double now, char *out, size_t outlen);
 /* One line describing a canary for the long output. */
 void	output_canary(const struct canary *, double now, char *out,
 	    size_t outlen);
 void	output_perfdata(const struct state *, const struct verdict *,
-	    const struct config *, struct perfdata *);
+	    const struct output_opts *, struct perfdata *);
 
 /* "MAILCANARY STATE - reasons", without perfdata, into line. */
-void	output_status_line(const struct config *, const struct state *,
+void	output_status_line(const struct output_opts *, const struct state *,
 	    const struct verdict *, double now, char *line, size_t linelen);
 /* Prints the whole result; returns the plugin exit code. */
-int	output_print(FILE *, const struct config *, const struct state *,
+int	output_print(FILE *, const struct output_opts *, const struct state *,
 	    const struct verdict *, double now);
 /*
  * "MAILCANARY UNKNOWN - msg" for an error before any verdict; in JSON,

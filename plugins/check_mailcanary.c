@@ -336,6 +336,7 @@ main(int argc, char *argv[])
 	struct cli_setting set[64];
 	const struct config_option *o;
 	struct probe_report rep;
+	struct output_opts opts;
 	struct cli cli;
 	struct config cfg;
 	struct mc_error err;
@@ -464,7 +465,8 @@ main(int argc, char *argv[])
 		rc = fail(format, &err);
 	} else {
 		disarm_backstop();
-		rc = output_print(stdout, &cfg, &rep.st, &rep.v, rep.now);
+		config_output_opts(&cfg, &opts);
+		rc = output_print(stdout, &opts, &rep.st, &rep.v, rep.now);
 		probe_report_clear(&rep);
 	}
 	fflush(stdout);

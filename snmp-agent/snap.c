@@ -70,6 +70,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	const struct state *st = &rep->st;
 	const struct verdict *v = &rep->v;
 	const struct canary *c, *d;
+	struct output_opts opts;
 	unsigned long lat[SNAP_LATENCIES];
 	double newest_bounce = 0;
 	size_t i, n = 0;
@@ -80,7 +81,8 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	    cfg->to ? cfg->to : "");
 	s->state = v->state + 1;
 	s->condition = verdict_condition(v);
-	output_status_line(cfg, st, v, rep->now, s->text, sizeof(s->text));
+	config_output_opts(cfg, &opts);
+	output_status_line(&opts, st, v, rep->now, s->text, sizeof(s->text));
 	s->sent = st->count.sent;
 	s->delivered = st->count.delivered;
 	s->bounced = st->count.bounced;

@@ -5,7 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "output.h"
+
+/* The output of a probe configured as cfg. */
+static int
+print_cfg(FILE *fp, const struct config *cfg, const struct state *st,
+    const struct verdict *v, double now)
+{
+	struct output_opts opts;
+
+	config_output_opts(cfg, &opts);
+	return output_print(fp, &opts, st, v, now);
+}
 
 static void
 test_perf_format(void **unused)
@@ -84,7 +96,7 @@ test_hidden_line(void **unused)
 	st.count.hidden = 1;
 	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
 	fp = open_memstream(&text, &len);
-	assert_int_equal(output_print(fp, &cfg, &st, &v, now), MC_CRITICAL);
+	assert_int_equal(print_cfg(fp, &cfg, &st, &v, now), MC_CRITICAL);
 	fclose(fp);
 	print_message("# %s", text);
 	assert_int_equal(strncmp(text, "MAILCANARY CRITICAL - 1 canary hidden: "
@@ -126,7 +138,7 @@ test_clock_step(void **unused)
 	assert_int_equal(v.clock_steps, 1);
 	assert_true(v.oldest_inflight == 0);
 	fp = open_memstream(&text, &len);
-	assert_int_equal(output_print(fp, &cfg, &st, &v, now), MC_OK);
+	assert_int_equal(print_cfg(fp, &cfg, &st, &v, now), MC_OK);
 	fclose(fp);
 	print_message("# %s", text);
 	assert_non_null(strstr(text, "\nclock step: the system clock is 60s "
@@ -139,7 +151,7 @@ test_clock_step(void **unused)
 	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
 	text = NULL;
 	fp = open_memstream(&text, &len);
-	output_print(fp, &cfg, &st, &v, now);
+	print_cfg(fp, &cfg, &st, &v, now);
 	fclose(fp);
 	print_message("# %s", text);
 	assert_non_null(strstr(text, "#1 sent @"));
@@ -176,7 +188,7 @@ test_long_output_cap(void **unused)
 	st.next_seq = 201;
 	evaluate(&st, now, &cfg.warning, &cfg.critical, &v);
 	fp = open_memstream(&text, &len);
-	output_print(fp, &cfg, &st, &v, now);
+	print_cfg(fp, &cfg, &st, &v, now);
 	fclose(fp);
 	assert_true(len < 4096);
 	free(text);
@@ -200,7 +212,7 @@ test_json(void **unused)
 	state_init(&st);
 	evaluate(&st, 1, &cfg.warning, &cfg.critical, &v);
 	fp = open_memstream(&text, &len);
-	assert_int_equal(output_print(fp, &cfg, &st, &v, 1), MC_UNKNOWN);
+	assert_int_equal(print_cfg(fp, &cfg, &st, &v, 1), MC_UNKNOWN);
 	fclose(fp);
 	assert_non_null(strstr(text, "\"verdict\":\"UNKNOWN\""));
 	assert_non_null(strstr(text, "\"code\":\"none\""));
