@@ -386,6 +386,129 @@ merge_run_errors(struct verdict *v, const struct verdict *runerr)
 		    runerr->r[i].canary, runerr->r[i].detail);
 }
 
+/* Reads one mailbox with cb; a failure is this run's UNKNOWN reason. */
+static int
+scan_one(struct scan_ctx *ctx, struct mailbox **mb, const char *url,
+    const char *user, const char *password, int bounces, struct cursor *cur,
+    mailbox_cb cb)
+{
+	struct mc_error e;
+
+	ctx->where = bounces ? "bounce mailbox" : "test mailbox";
+	if ((*mb = mailbox_open(ctx->cfg, url, user, password, bounces,
+	    &e)) == NULL || mailbox_scan(*mb, cur, ctx->cfg->name, cb, ctx,
+	    &e) == -1) {
+		error_prefix(&e, "cannot read the %s", ctx->where);
+		verdict_add(ctx->runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED, -1,
+		    e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The notes past the first few, summed. */
+static void
+scan_sums(const struct scan_ctx *ctx)
+{
+	char note[200];
+
+	if (ctx->skipped > SCAN_SKIPPED_NOTES) {
+		snprintf(note, sizeof(note), "%zu more messages skipped unread "
+		    "(%zu of them over max_message_size); see the mailboxes",
+		    ctx->skipped - SCAN_SKIPPED_NOTES, ctx->oversize_more);
+		verdict_add(ctx->runerr, MC_WARNING, REASON_OVERSIZE, -1, note);
+	}
+	if (ctx->unparseable > SCAN_SKIPPED_NOTES) {
+		snprintf(note, sizeof(note), "%zu more unparseable bounces kept "
+		    "in the bounce mailbox", ctx->unparseable -
+		    SCAN_SKIPPED_NOTES);
+		verdict_add(ctx->runerr, MC_WARNING, REASON_UNPARSEABLE, -1,
+		    note);
+	}
+}
+
+/*
+ * Locks the probe and loads its state and key: the lock's fd, or -1 with
+ * err set (nothing held). A state file moved aside is a run error.
+ */
+static int
+probe_open(const struct config *cfg, struct state *st,
+    struct token_key *key, struct verdict *runerr, struct mc_error *err)
+{
+	struct mc_error e;
+	int lockfd, rc;
+
+	if ((lockfd = state_lock(cfg->state_dir, cfg->name, err)) == -1)
+		return -1;
+	deadline_step("loading state");
+	rc = state_load(cfg->state_dir, cfg->name, st, &e);
+	if (rc == STATE_LOAD_ERROR) {
+		state_unlock(lockfd);
+		*err = e;
+		return -1;
+	}
+	if (rc == STATE_LOAD_CORRUPT)
+		verdict_add(runerr, MC_UNKNOWN, REASON_STATE_RESET, -1, e.msg);
+	adopt_submitting(st);
+	if (cfg->reset_counters)
+		memset(&st->count, 0, sizeof(st->count));
+	if (token_key_load(cfg->state_dir, key, err) == -1) {
+		state_unlock(lockfd);
+		state_clear(st);
+		return -1;
+	}
+	return lockfd;
+}
+
+/* A new canary when the interval has passed since the last one. */
+static void
+send_if_due(const struct config *cfg, struct probe_report *rep,
+    const struct token_key *key, struct verdict *runerr)
+{
+	if (cfg->no_send || (rep->st.last_sent != 0 && rep->now -
+	    rep->st.last_sent < (double)cfg->interval))
+		return;
+	if (deadline_expired())
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1,
+		    deadline_signal ? "terminated by a signal before the "
+		    "canary was submitted" : "ran out of time before the "
+		    "canary was submitted");
+	else if (send_canary(cfg, &rep->st, key, runerr) == 0)
+		rep->sent = 1;
+}
+
+/*
+ * Saves the state, then deletes what it no longer needs from the
+ * mailboxes read (mb, bmb: NULL when not read), then saves again: a
+ * crash between leaves messages to be deleted next time, never a canary
+ * forgotten.
+ */
+static void
+save_and_delete(const struct config *cfg, struct probe_report *rep,
+    struct mailbox *mb, struct mailbox *bmb)
+{
+	struct mc_error e;
+
+	deadline_step("saving state");
+	if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1) {
+		verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
+		return;
+	}
+	if ((mb == NULL || rep->st.mbox.npending == 0) &&
+	    (bmb == NULL || rep->st.bounce.npending == 0))
+		return;
+	if (mb != NULL && rep->st.mbox.npending > 0 && !deadline_expired() &&
+	    mailbox_delete(mb, &rep->st.mbox, &e) == -1)
+		log_warnx("found canaries stay in the mailbox until the next "
+		    "run: %s", e.msg);
+	if (bmb != NULL && rep->st.bounce.npending > 0 && !deadline_expired() &&
+	    mailbox_delete(bmb, &rep->st.bounce, &e) == -1)
+		log_warnx("bounces stay in the bounce mailbox until the next "
+		    "run: %s", e.msg);
+	if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1)
+		verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
+}
+
 int
 probe_run(const struct config *cfg, struct probe_report *rep,
     struct mc_error *err)
@@ -394,32 +517,14 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	struct scan_ctx ctx;
 	struct verdict runerr;
 	struct mailbox *mb = NULL, *bmb = NULL;
-	struct mc_error e;
-	int lockfd, rc, mailbox_ok = 0, bounce_ok = 0;
+	int lockfd, mailbox_ok, bounce_ok = 0;
 	unsigned long pin;
 
 	memset(rep, 0, sizeof(*rep));
 	memset(&runerr, 0, sizeof(runerr));
 	state_init(&rep->st);
-	if ((lockfd = state_lock(cfg->state_dir, cfg->name, err)) == -1)
+	if ((lockfd = probe_open(cfg, &rep->st, &key, &runerr, err)) == -1)
 		return -1;
-	deadline_step("loading state");
-	rc = state_load(cfg->state_dir, cfg->name, &rep->st, &e);
-	if (rc == STATE_LOAD_ERROR) {
-		state_unlock(lockfd);
-		*err = e;
-		return -1;
-	}
-	if (rc == STATE_LOAD_CORRUPT)
-		verdict_add(&runerr, MC_UNKNOWN, REASON_STATE_RESET, -1, e.msg);
-	adopt_submitting(&rep->st);
-	if (cfg->reset_counters)
-		memset(&rep->st.count, 0, sizeof(rep->st.count));
-	if (token_key_load(cfg->state_dir, &key, err) == -1) {
-		state_unlock(lockfd);
-		state_clear(&rep->st);
-		return -1;
-	}
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = cfg;
@@ -427,60 +532,18 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	ctx.key = &key;
 	ctx.now = clock_wall();
 	ctx.runerr = &runerr;
-	ctx.where = "test mailbox";
-	if ((mb = mailbox_open(cfg, cfg->mailbox, cfg->mailbox_user,
-	    cfg->mailbox_password, 0, &e)) == NULL ||
-	    mailbox_scan(mb, &rep->st.mbox, cfg->name, scan_found, &ctx,
-	    &e) == -1) {
-		error_prefix(&e, "cannot read the test mailbox");
-		verdict_add(&runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED, -1,
-		    e.msg);
-	} else {
-		mailbox_ok = 1;
-	}
-	if (cfg->bounce_mailbox != NULL) {
-		ctx.where = "bounce mailbox";
-		if ((bmb = mailbox_open(cfg, cfg->bounce_mailbox,
-		    cfg->bounce_user, cfg->bounce_password, 1, &e)) == NULL ||
-		    mailbox_scan(bmb, &rep->st.bounce, cfg->name, bounce_found,
-		    &ctx, &e) == -1) {
-			error_prefix(&e, "cannot read the bounce mailbox");
-			verdict_add(&runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED,
-			    -1, e.msg);
-		} else {
-			bounce_ok = 1;
-		}
-	}
-	if (ctx.skipped > SCAN_SKIPPED_NOTES) {
-		char note[200];
-
-		snprintf(note, sizeof(note), "%zu more messages skipped unread "
-		    "(%zu of them over max_message_size); see the mailboxes",
-		    ctx.skipped - SCAN_SKIPPED_NOTES, ctx.oversize_more);
-		verdict_add(&runerr, MC_WARNING, REASON_OVERSIZE, -1, note);
-	}
-	if (ctx.unparseable > SCAN_SKIPPED_NOTES) {
-		char note[200];
-
-		snprintf(note, sizeof(note), "%zu more unparseable bounces kept "
-		    "in the bounce mailbox", ctx.unparseable -
-		    SCAN_SKIPPED_NOTES);
-		verdict_add(&runerr, MC_WARNING, REASON_UNPARSEABLE, -1, note);
-	}
+	mailbox_ok = scan_one(&ctx, &mb, cfg->mailbox, cfg->mailbox_user,
+	    cfg->mailbox_password, 0, &rep->st.mbox, scan_found) == 0;
+	if (cfg->bounce_mailbox != NULL)
+		bounce_ok = scan_one(&ctx, &bmb, cfg->bounce_mailbox,
+		    cfg->bounce_user, cfg->bounce_password, 1,
+		    &rep->st.bounce, bounce_found) == 0;
+	scan_sums(&ctx);
 	rep->found = ctx.found;
 
 	rep->now = clock_wall();
 	evaluate_advance(&rep->st, rep->now, cfg->lost_after);
-	if (!cfg->no_send && (rep->st.last_sent == 0 || rep->now -
-	    rep->st.last_sent >= (double)cfg->interval)) {
-		if (deadline_expired())
-			verdict_add(&runerr, MC_UNKNOWN, REASON_INTERNAL, -1,
-			    deadline_signal ? "terminated by a signal before "
-			    "the canary was submitted" : "ran out of time "
-			    "before the canary was submitted");
-		else if (send_canary(cfg, &rep->st, &key, &runerr) == 0)
-			rep->sent = 1;
-	}
+	send_if_due(cfg, rep, &key, &runerr);
 
 	rep->now = clock_wall();
 	deadline_step("evaluating");
@@ -490,25 +553,8 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	state_prune(&rep->st, (size_t)cfg->history, pin, rep->now);
 	merge_run_errors(&rep->v, &runerr);
 
-	deadline_step("saving state");
-	if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1) {
-		verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
-	} else if ((mailbox_ok && rep->st.mbox.npending > 0) ||
-	    (bounce_ok && rep->st.bounce.npending > 0)) {
-		if (mailbox_ok && rep->st.mbox.npending > 0 &&
-		    !deadline_expired() &&
-		    mailbox_delete(mb, &rep->st.mbox, &e) == -1)
-			log_warnx("found canaries stay in the mailbox until "
-			    "the next run: %s", e.msg);
-		if (bounce_ok && rep->st.bounce.npending > 0 &&
-		    !deadline_expired() &&
-		    mailbox_delete(bmb, &rep->st.bounce, &e) == -1)
-			log_warnx("bounces stay in the bounce mailbox until "
-			    "the next run: %s", e.msg);
-		if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1)
-			verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1,
-			    e.msg);
-	}
+	save_and_delete(cfg, rep, mailbox_ok ? mb : NULL, bounce_ok ? bmb :
+	    NULL);
 	deadline_step("closing the mailbox");
 	mailbox_close(mb);
 	mailbox_close(bmb);

@@ -314,35 +314,155 @@ fail_usage(int format, const char *msg)
 	return fail(format, &err);
 }
 
-/* A signal came while reading: said at once, naming the step. */
-static int
-interrupted(int format)
-{
-	struct mc_error err;
-
-	error_set(&err, MC_ERR_SIGNAL, "terminated by a signal while %s",
-	    deadline_current_step());
-	return fail(format, &err);
-}
-
 struct cli_setting {
 	const char	*key;
 	const char	*value;
 };
 
+/* What the command line said, before the configuration is read. */
+struct cmdline {
+	struct cli_setting	 set[64];
+	size_t			 nset;
+	const char		*cfgfile;
+	const char		*probe;
+	const char		*tval;		/* -t, applied first */
+	int			 verbose;
+	int			 show;		/* --show-config */
+	int			 format;	/* from --output, for errors */
+};
+
+/*
+ * Parses the options into cl: 0 to go on, or 1 with *rc the exit code
+ * when the run ends here (--help, --version, a bad option, said).
+ */
+static int
+parse_cmdline(int argc, char *argv[], struct cmdline *cl, int *rc)
+{
+	const struct config_option *o;
+	struct mc_error err;
+	struct cli cli;
+	int ch;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->format = OUTPUT_NAGIOS;
+	cli_build(&cli);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, cli.shortopts, cli.longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case OPT_CONFIG:
+			cl->cfgfile = optarg;
+			continue;
+		case OPT_PROBE:
+			cl->probe = optarg;
+			continue;
+		case 'v':
+			cl->verbose++;
+			continue;
+		case 'h':
+			disarm_backstop();
+			help();
+			*rc = 3;
+			return 1;
+		case 'V':
+			disarm_backstop();
+			printf(PROGNAME " " PACKAGE_VERSION " (libcurl %s)\n",
+			    curl_version_info(CURLVERSION_NOW)->version);
+			*rc = 3;
+			return 1;
+		case OPT_SHOW_CONFIG:
+			cl->show = 1;
+			continue;
+		case '?':
+		case ':':
+			/* getopt stays quiet (opterr = 0): stdout only. */
+			error_set(&err, MC_ERR_CONFIG, "%s option '%s'; "
+			    "see " PROGNAME " --help", ch == ':' ?
+			    "missing value for" : "unknown or malformed",
+			    argv[optind - 1]);
+			*rc = fail(OUTPUT_NAGIOS, &err);
+			return 1;
+		}
+		if ((o = cli_setting(&cli, ch)) == NULL ||
+		    cl->nset == sizeof(cl->set) / sizeof(cl->set[0])) {
+			*rc = fail_usage(OUTPUT_NAGIOS, "bad command line; see "
+			    PROGNAME " --help");
+			return 1;
+		}
+		/* A switch means "on"; its setting is checked later. */
+		cl->set[cl->nset].key = o->key;
+		cl->set[cl->nset].value = optarg ? optarg : "on";
+		if (strcmp(o->key, "output") == 0 &&
+		    strcmp(optarg, "json") == 0)
+			cl->format = OUTPUT_JSON;
+		if (strcmp(o->key, "timeout") == 0)
+			cl->tval = optarg;
+		cl->nset++;
+	}
+	if (optind < argc) {
+		*rc = fail_usage(cl->format, "unexpected argument; see "
+		    PROGNAME " --help");
+		return 1;
+	}
+	return 0;
+}
+
+/* Fails with a signal's error if one came. */
+static int
+check_signal(struct mc_error *err)
+{
+	if (!deadline_signal)
+		return 0;
+	return error_set(err, MC_ERR_SIGNAL, "terminated by a signal while %s",
+	    deadline_current_step());
+}
+
+/*
+ * The configuration file's probe, then the options over it, then the
+ * password files: 0, or -1 with err set. The budget follows the timeout
+ * as soon as each is known, and *format (for the error) the output.
+ */
+static int
+configure(const struct cmdline *cl, struct config *cfg, int *format,
+    struct mc_error *err)
+{
+	size_t i;
+
+	deadline_step("reading the configuration");
+	if (cl->cfgfile != NULL) {
+		if (cl->probe == NULL)
+			return error_set(err, MC_ERR_CONFIG,
+			    "--config needs --probe NAME");
+		if (config_load(cfg, cl->cfgfile, cl->probe, err) == -1)
+			return -1;
+	} else if (cl->probe != NULL &&
+	    (cfg->probe = strdup(cl->probe)) == NULL) {
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
+	}
+	for (i = 0; i < cl->nset; i++)
+		if (config_set(cfg, cl->set[i].key, cl->set[i].value,
+		    err) == -1)
+			return -1;
+	*format = cfg->output;
+	deadline_rebudget((double)cfg->timeout);
+	arm_backstop(cfg->output == OUTPUT_JSON);
+	if (check_signal(err) == -1)
+		return -1;
+	deadline_step("reading the password files");
+	if (config_finish(cfg, err) == -1)
+		return -1;
+	return check_signal(err);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct cli_setting set[64];
-	const struct config_option *o;
+	struct cmdline cl;
 	struct probe_report rep;
 	struct output_opts opts;
-	struct cli cli;
 	struct config cfg;
 	struct mc_error err;
-	const char *cfgfile = NULL, *probe = NULL, *tval = NULL;
-	size_t nset = 0, i;
-	int ch, verbose = 0, show = 0, format = OUTPUT_NAGIOS, rc;
+	int rc, format;
 
 	/*
 	 * The budget and its backstop hold from here, before anything is
@@ -359,100 +479,22 @@ main(int argc, char *argv[])
 	arm_backstop(0);
 	signal(SIGPIPE, SIG_IGN);
 	deadline_step("parsing the command line");
-
-	cli_build(&cli);
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, cli.shortopts, cli.longopts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case OPT_CONFIG:
-			cfgfile = optarg;
-			continue;
-		case OPT_PROBE:
-			probe = optarg;
-			continue;
-		case 'v':
-			verbose++;
-			continue;
-		case 'h':
-			disarm_backstop();
-			help();
-			return 3;
-		case 'V':
-			disarm_backstop();
-			printf(PROGNAME " " PACKAGE_VERSION " (libcurl %s)\n",
-			    curl_version_info(CURLVERSION_NOW)->version);
-			return 3;
-		case OPT_SHOW_CONFIG:
-			show = 1;
-			continue;
-		case '?':
-		case ':':
-			/* getopt stays quiet (opterr = 0): stdout only. */
-			error_set(&err, MC_ERR_CONFIG, "%s option '%s'; "
-			    "see " PROGNAME " --help", ch == ':' ?
-			    "missing value for" : "unknown or malformed",
-			    argv[optind - 1]);
-			return fail(OUTPUT_NAGIOS, &err);
-		}
-		if ((o = cli_setting(&cli, ch)) == NULL ||
-		    nset == sizeof(set) / sizeof(set[0]))
-			return fail_usage(OUTPUT_NAGIOS, "bad command line; see "
-			    PROGNAME " --help");
-		/* A switch means "on"; its setting is checked below. */
-		set[nset].key = o->key;
-		set[nset].value = optarg ? optarg : "on";
-		if (strcmp(o->key, "output") == 0 &&
-		    strcmp(optarg, "json") == 0)
-			format = OUTPUT_JSON;
-		if (strcmp(o->key, "timeout") == 0)
-			tval = optarg;
-		nset++;
-	}
-	if (optind < argc)
-		return fail_usage(format, "unexpected argument; see " PROGNAME
-		    " --help");
-	/* A bad -t is reported below, with the other settings. */
-	if (tval != NULL && config_set(&cfg, "timeout", tval, NULL) == 0)
+	if (parse_cmdline(argc, argv, &cl, &rc))
+		return rc;
+	/* A bad -t is reported with the other settings. */
+	if (cl.tval != NULL && config_set(&cfg, "timeout", cl.tval, NULL) == 0)
 		deadline_rebudget((double)cfg.timeout);
-	arm_backstop(format == OUTPUT_JSON);
-	log_init(PROGNAME, verbose == 0 ? LOG_LEVEL_QUIET : verbose == 1 ?
-	    LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
+	arm_backstop(cl.format == OUTPUT_JSON);
+	log_init(PROGNAME, cl.verbose == 0 ? LOG_LEVEL_QUIET :
+	    cl.verbose == 1 ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG);
 
-	deadline_step("reading the configuration");
-	if (cfgfile != NULL) {
-		if (probe == NULL)
-			return fail_usage(format, "--config needs --probe NAME");
-		if (config_load(&cfg, cfgfile, probe, &err) == -1) {
-			config_clear(&cfg);
-			return fail(format, &err);
-		}
-	} else if (probe != NULL && (cfg.probe = strdup(probe)) == NULL) {
-		error_set(&err, MC_ERR_NOMEM, "out of memory");
-		return fail(format, &err);
-	}
-	for (i = 0; i < nset; i++)
-		if (config_set(&cfg, set[i].key, set[i].value, &err) == -1) {
-			config_clear(&cfg);
-			return fail(format, &err);
-		}
-	format = cfg.output;
-	deadline_rebudget((double)cfg.timeout);
-	arm_backstop(format == OUTPUT_JSON);
-	if (deadline_signal) {
+	format = cl.format;
+	if (configure(&cl, &cfg, &format, &err) == -1) {
+		rc = fail(format, &err);
 		config_clear(&cfg);
-		return interrupted(format);
+		return rc;
 	}
-	deadline_step("reading the password files");
-	if (config_finish(&cfg, &err) == -1) {
-		config_clear(&cfg);
-		return fail(format, &err);
-	}
-	if (deadline_signal) {
-		config_clear(&cfg);
-		return interrupted(format);
-	}
-	if (show) {
+	if (cl.show) {
 		disarm_backstop();
 		config_dump(&cfg, stdout);
 		config_clear(&cfg);
@@ -462,7 +504,7 @@ main(int argc, char *argv[])
 	deadline_step("starting the probe");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (probe_run(&cfg, &rep, &err) == -1) {
-		rc = fail(format, &err);
+		rc = fail(cfg.output, &err);
 	} else {
 		disarm_backstop();
 		config_output_opts(&cfg, &opts);
