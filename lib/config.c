@@ -415,17 +415,73 @@ parse_bytes(const char *v, long *out)
 	return 0;
 }
 
+/* A string setting: an owned copy replaces the old value. */
+static int
+set_string(void *field, const char *value, struct mc_error *err)
+{
+	char **str = field;
+
+	free(*str);
+	if ((*str = strdup(value)) == NULL)
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* A number of seconds, a count or a size, within the setting's range. */
+static int
+set_number(const struct setting *s, void *field, const char *key,
+    const char *value, struct mc_error *err)
+{
+	long n;
+	int bad;
+
+	bad = (s->type == T_BYTES ? parse_bytes(value, &n) :
+	    parse_whole(value, &n)) == -1 || n < s->min || n > s->max;
+	if (bad && s->type == T_SECONDS)
+		return error_set(err, MC_ERR_CONFIG, "%s must be a whole "
+		    "number of seconds from %ld to %ld, not '%s'", key,
+		    s->min, s->max, value);
+	if (bad && s->type == T_BYTES)
+		return error_set(err, MC_ERR_CONFIG, "%s must be a size from "
+		    "%ldk to %ldM (bytes, or with a k or M suffix), not '%s'",
+		    key, s->min / 1024, s->max / (1024 * 1024), value);
+	if (bad)
+		return error_set(err, MC_ERR_CONFIG, "%s must be a whole "
+		    "number from %ld to %ld, not '%s'", key, s->min, s->max,
+		    value);
+	*(long *)field = n;
+	return 0;
+}
+
+/* One of a few words, stored as its index (the enum's value). */
+static int
+set_keyword(void *field, const char *key, const char *value,
+    const char *const *words, const char *want, struct mc_error *err)
+{
+	int i;
+
+	for (i = 0; words[i] != NULL; i++)
+		if (strcmp(value, words[i]) == 0) {
+			*(int *)field = i;
+			return 0;
+		}
+	return error_set(err, MC_ERR_CONFIG, "%s must be %s, not '%s'", key,
+	    want, value);
+}
+
 int
 config_set(struct config *cfg, const char *key, const char *value,
     struct mc_error *err)
 {
+	/* In the order of enum starttls and enum output_format. */
+	static const char *const starttls[] = { "required", "optional",
+	    "never", NULL };
+	static const char *const formats[] = { "nagios", "json", NULL };
 	static const char *const smtp_schemes[] = { "smtp", "smtps", NULL };
 	static const char *const mbox_schemes[] = { "imap", "imaps", "pop3",
 	    "pop3s", NULL };
 	const struct setting *s = setting_find(key);
 	void *field;
-	char **str;
-	long n;
 	int b;
 
 	if (s == NULL)
@@ -436,15 +492,13 @@ config_set(struct config *cfg, const char *key, const char *value,
 	case T_ADDRESS:
 		if (config_check_address(key, value, err) == -1)
 			return -1;
-		goto string;
+		return set_string(field, value, err);
 	case T_URL_SMTP:
-		if (check_url(key, value, smtp_schemes, err) == -1)
-			return -1;
-		goto string;
 	case T_URL_MAILBOX:
-		if (check_url(key, value, mbox_schemes, err) == -1)
+		if (check_url(key, value, s->type == T_URL_SMTP ?
+		    smtp_schemes : mbox_schemes, err) == -1)
 			return -1;
-		goto string;
+		return set_string(field, value, err);
 	case T_STRING:
 	case T_PATH:
 		if (check_text(key, value, err) == -1)
@@ -452,68 +506,23 @@ config_set(struct config *cfg, const char *key, const char *value,
 		if (*value == '\0')
 			return error_set(err, MC_ERR_CONFIG,
 			    "%s must not be empty", key);
-	string:
-		str = field;
-		free(*str);
-		if ((*str = strdup(value)) == NULL)
-			return error_set(err, MC_ERR_NOMEM, "out of memory");
-		return 0;
+		return set_string(field, value, err);
 	case T_SECONDS:
-		if (parse_whole(value, &n) == -1 || n < s->min ||
-		    n > s->max)
-			return error_set(err, MC_ERR_CONFIG,
-			    "%s must be a whole number of "
-			    "seconds from %ld to %ld, not '%s'", key, s->min,
-			    s->max, value);
-		*(long *)field = n;
-		return 0;
 	case T_COUNT:
-		if (parse_whole(value, &n) == -1 || n < s->min ||
-		    n > s->max)
-			return error_set(err, MC_ERR_CONFIG,
-			    "%s must be a whole number from "
-			    "%ld to %ld, not '%s'", key, s->min, s->max,
-			    value);
-		*(long *)field = n;
-		return 0;
 	case T_BYTES:
-		if (parse_bytes(value, &n) == -1 || n < s->min ||
-		    n > s->max)
-			return error_set(err, MC_ERR_CONFIG,
-			    "%s must be a size from %ldk to "
-			    "%ldM (bytes, or with a k or M suffix), not '%s'",
-			    key, s->min / 1024, s->max / (1024 * 1024), value);
-		*(long *)field = n;
-		return 0;
+		return set_number(s, field, key, value, err);
 	case T_BOOL:
 		if (parse_bool(value, &b) == -1)
 			return error_set(err, MC_ERR_CONFIG,
-			    "%s must be on or off, not '%s'",
-			    key, value);
+			    "%s must be on or off, not '%s'", key, value);
 		*(int *)field = b;
 		return 0;
 	case T_STARTTLS:
-		if (strcmp(value, "required") == 0)
-			*(int *)field = STARTTLS_REQUIRED;
-		else if (strcmp(value, "optional") == 0)
-			*(int *)field = STARTTLS_OPTIONAL;
-		else if (strcmp(value, "never") == 0)
-			*(int *)field = STARTTLS_NEVER;
-		else
-			return error_set(err, MC_ERR_CONFIG,
-			    "%s must be required, optional "
-			    "or never, not '%s'", key, value);
-		return 0;
+		return set_keyword(field, key, value, starttls,
+		    "required, optional or never", err);
 	case T_OUTPUT:
-		if (strcmp(value, "nagios") == 0)
-			*(int *)field = OUTPUT_NAGIOS;
-		else if (strcmp(value, "json") == 0)
-			*(int *)field = OUTPUT_JSON;
-		else
-			return error_set(err, MC_ERR_CONFIG,
-			    "%s must be nagios or json, not "
-			    "'%s'", key, value);
-		return 0;
+		return set_keyword(field, key, value, formats,
+		    "nagios or json", err);
 	case T_RANGE:
 		if (range_parse(field, value, err) == -1)
 			return error_prefix(err, "%s", key);
