@@ -153,38 +153,97 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 	snprintf(out, outlen, "#%lu ?", c->seq);
 }
 
+/* Delivered, slow or late: how long it took, and the greylisting seen. */
+static void
+reason_delivered(const struct canary *c, int code, char *out, size_t outlen)
+{
+	char d1[16], d2[16], at[400];
+
+	output_duration(c->latency, d1, sizeof(d1));
+	if (c->greylisted && c->greylist_delay >= 0) {
+		output_duration((double)c->greylist_delay, d2, sizeof(d2));
+		clean(c->greylist_at, at, sizeof(at));
+	} else {
+		d2[0] = at[0] = '\0';
+	}
+	snprintf(out, outlen, "canary #%lu %s in %s%s%s%s%s%s", c->seq,
+	    code == REASON_LATE ?
+	    "turned up late, after it was declared hidden, arriving" :
+	    code == REASON_SLOW ? "was slow: delivered" : "delivered", d1,
+	    d2[0] ? ", greylisted " : "", d2, at[0] ? " at " : "", at,
+	    c->greylisted || code != REASON_DELIVERED ? "" :
+	    " (no greylisting seen)");
+}
+
+/* A permanent failure, or a bogus one built from a temporary reply. */
+static void
+reason_bounced(const struct canary *c, int code, char *out, size_t outlen)
+{
+	char d1[16], status[16], txt[200], rmta[140], remote[140];
+	const char *reply = c->bounce_diag ? c->bounce_diag : "";
+	const char *semi = strchr(reply, ';');
+
+	/* "smtp; 450 4.2.0 ..." -> the reply itself. */
+	if (semi != NULL && semi - reply < 12)
+		reply = semi + 1;
+	while (*reply == ' ')
+		reply++;
+	clean(reply, txt, sizeof(txt));
+	clean(c->bounce_reporting_mta, rmta, sizeof(rmta));
+	clean(c->bounce_remote_mta, remote, sizeof(remote));
+	clean(c->bounce_status, status, sizeof(status));
+	output_duration(c->bounced_at - canary_since(c), d1, sizeof(d1));
+	if (code == REASON_BOGUS_BOUNCE)
+		snprintf(out, outlen, "bogus NDR for #%lu: %s turned a "
+		    "temporary \"%s\"%s%s into a permanent failure %s after "
+		    "submission; the sending server gave up instead of "
+		    "retrying", c->seq, rmta[0] ? rmta : "the sending server",
+		    txt, remote[0] ? " from " : "", remote, d1);
+	else
+		snprintf(out, outlen, "canary #%lu bounced: %s%s%s rejected it "
+		    "permanently with \"%s\" (status %s)", c->seq, remote[0] ?
+		    remote : "the next hop", rmta[0] ? ", reported by " : "",
+		    rmta, txt, status[0] ? status : "?");
+}
+
+/* Hidden or overdue: which canary, sent when and where, for how long. */
+static void
+reason_missing(const struct canary *c, const struct reason *r, double now,
+    char *out, size_t outlen)
+{
+	char sent[32], d1[16], via[300], qid[140];
+	unsigned long n = r->count ? r->count : 1;
+
+	clock_text(c->sent_at, now, sent, sizeof(sent));
+	clean(c->via, via, sizeof(via));
+	clean(c->queue_id, qid, sizeof(qid));
+	output_duration(r->code == REASON_HIDDEN ? c->hidden_at -
+	    canary_since(c) : canary_age(c, now), d1, sizeof(d1));
+	snprintf(out, outlen, "%lu canar%s %s: #%lu sent %s via %s%s%s%s %s "
+	    "%s", n, n > 1 ? "ies" : "y", r->code == REASON_HIDDEN ?
+	    "hidden" : "overdue", c->seq, sent, via, qid[0] ?
+	    " (queue id " : "", qid, qid[0] ? ")" : "",
+	    r->code == REASON_HIDDEN ? "neither arrived nor bounced in" :
+	    "in flight for", d1);
+}
+
 void
 output_reason(const struct state *st, const struct reason *r, double now,
     char *out, size_t outlen)
 {
 	const struct canary *c = state_find_seq(st, r->canary);
-	char sent[32], d1[16], d2[16], via[300], qid[140], txt[400];
+	char d1[16], via[300], txt[400];
 
-	if (c != NULL) {
-		clock_text(c->sent_at, now, sent, sizeof(sent));
-		clean(c->via, via, sizeof(via));
-		clean(c->queue_id, qid, sizeof(qid));
+	/* Only the reasons about no canary in particular go without one. */
+	if (c == NULL && r->code != REASON_NONE) {
+		clean(r->detail, out, outlen);
+		return;
 	}
 	switch (r->code) {
 	case REASON_DELIVERED:
 	case REASON_SLOW:
 	case REASON_LATE:
-		output_duration(c->latency, d1, sizeof(d1));
-		if (c->greylisted && c->greylist_delay >= 0) {
-			output_duration((double)c->greylist_delay, d2,
-			    sizeof(d2));
-			clean(c->greylist_at, txt, sizeof(txt));
-		} else {
-			d2[0] = txt[0] = '\0';
-		}
-		snprintf(out, outlen, "canary #%lu %s in %s%s%s%s%s%s",
-		    c->seq, r->code == REASON_LATE ?
-		    "turned up late, after it was declared hidden, arriving" :
-		    r->code == REASON_SLOW ? "was slow: delivered" :
-		    "delivered", d1, d2[0] ? ", greylisted " : "", d2,
-		    txt[0] ? " at " : "", txt,
-		    c->greylisted || r->code != REASON_DELIVERED ? "" :
-		    " (no greylisting seen)");
+		reason_delivered(c, r->code, out, outlen);
 		return;
 	case REASON_PENDING:
 		output_duration(canary_age(c, now), d1, sizeof(d1));
@@ -195,55 +254,17 @@ output_reason(const struct state *st, const struct reason *r, double now,
 		snprintf(out, outlen, "no canary has been sent yet");
 		return;
 	case REASON_HIDDEN:
-		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
-		snprintf(out, outlen, "%lu canar%s hidden: #%lu sent %s via %s%s"
-		    "%s%s neither arrived nor bounced in %s", r->count ?
-		    r->count : 1, r->count > 1 ? "ies" : "y", c->seq, sent,
-		    via, qid[0] ? " (queue id " : "", qid, qid[0] ? ")" : "",
-		    d1);
+	case REASON_OVERDUE:
+		reason_missing(c, r, now, out, outlen);
 		return;
 	case REASON_BOUNCED:
-	case REASON_BOGUS_BOUNCE: {
-		char rmta[140], remote[140];
-		const char *reply = c->bounce_diag ? c->bounce_diag : "";
-		const char *semi = strchr(reply, ';');
-
-		/* "smtp; 450 4.2.0 ..." -> the reply itself. */
-		if (semi != NULL && semi - reply < 12)
-			reply = semi + 1;
-		while (*reply == ' ')
-			reply++;
-		clean(reply, txt, 200);
-		clean(c->bounce_reporting_mta, rmta, sizeof(rmta));
-		clean(c->bounce_remote_mta, remote, sizeof(remote));
-		clean(c->bounce_status, d2, sizeof(d2));
-		output_duration(c->bounced_at - canary_since(c), d1, sizeof(d1));
-		if (r->code == REASON_BOGUS_BOUNCE)
-			snprintf(out, outlen, "bogus NDR for #%lu: %s turned a "
-			    "temporary \"%s\"%s%s into a permanent failure %s "
-			    "after submission; the sending server gave up "
-			    "instead of retrying", c->seq, rmta[0] ? rmta :
-			    "the sending server", txt, remote[0] ? " from " :
-			    "", remote, d1);
-		else
-			snprintf(out, outlen, "canary #%lu bounced: %s%s%s "
-			    "rejected it permanently with \"%s\" (status %s)",
-			    c->seq, remote[0] ? remote : "the next hop",
-			    rmta[0] ? ", reported by " : "", rmta, txt,
-			    d2[0] ? d2 : "?");
+	case REASON_BOGUS_BOUNCE:
+		reason_bounced(c, r->code, out, outlen);
 		return;
-	}
 	case REASON_SUBMIT_FAILED:
 		clean(c->error, txt, sizeof(txt));
 		snprintf(out, outlen, "cannot submit canary #%lu: %s", c->seq,
 		    txt);
-		return;
-	case REASON_OVERDUE:
-		output_duration(canary_age(c, now), d1, sizeof(d1));
-		snprintf(out, outlen, "%lu canar%s overdue: #%lu sent %s via %s"
-		    "%s%s%s in flight for %s", r->count, r->count > 1 ? "ies" :
-		    "y", c->seq, sent, via, qid[0] ? " (queue id " : "", qid,
-		    qid[0] ? ")" : "", d1);
 		return;
 	case REASON_DELAYED:
 		clean(c->bounce_reporting_mta, via, sizeof(via));
