@@ -96,12 +96,123 @@ part_bytes(GMimePart *part, size_t cap, int to_utf8, int *too_big)
  * original, whose parts are read only for the token and never taken for
  * the report's own.
  */
+static void	walk(GMimeObject *, int, int, struct walk *);
+
+static void
+walk_multipart(GMimeObject *obj, GMimeContentType *ct, int depth,
+    int in_original, struct walk *w)
+{
+	int i, n;
+
+	/* RFC 6522 section 3: report-type names the second part. */
+	if (!in_original && g_mime_content_type_is_type(ct, "multipart",
+	    "report")) {
+		const char *rt = g_mime_content_type_get_parameter(ct,
+		    "report-type");
+
+		if (rt && strcasecmp(rt, "delivery-status") == 0)
+			w->m->report = 1;
+		if (rt && strcasecmp(rt, "disposition-notification") == 0)
+			w->m->mdn = 1;
+	}
+	n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+	for (i = 0; i < n && !w->too_many && !w->too_deep && !w->interrupted;
+	    i++)
+		walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
+		    depth + 1, in_original, w);
+}
+
+/* A message/rfc822 inside: its headers, and its text for the token. */
+static void
+walk_message(GMimeObject *obj, int depth, int in_original, struct walk *w)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(
+	    GMIME_MESSAGE_PART(obj));
+	char *hdrs;
+
+	if (inner == NULL)
+		return;
+	hdrs = g_mime_object_get_headers(GMIME_OBJECT(inner), NULL);
+	if (hdrs != NULL) {
+		if (!in_original && w->m->orig == NULL)
+			w->m->orig = strdup(hdrs);
+		buf_addstr(&w->m->all, hdrs);
+		g_free(hdrs);
+	}
+	/* A returned original: only its text, for the token. */
+	walk(g_mime_message_get_mime_part(inner), depth + 1, 1, w);
+}
+
+/*
+ * A text part, converted to UTF-8. The report's own text is capped and
+ * passing the cap is said; of a returned original only the headers
+ * matter (the token), so its text is read as far as the cap and the
+ * rest left alone.
+ */
+static void
+walk_text(GMimeObject *obj, int in_original, struct walk *w)
+{
+	struct ndr_mime *m = w->m;
+	char *t;
+	int big;
+
+	t = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 1, &big);
+	if (big && !in_original)
+		m->over = "a text part of the report larger than the reader "
+		    "takes (the cap is 1048576 bytes)";
+	if (t == NULL)
+		return;
+	if (!in_original && buf_addf(&m->text, "%s\n", t) == -1)
+		m->over = "more report text than the reader takes (the cap "
+		    "is 1048576 bytes)";
+	buf_addf(&m->all, "%s\n", t);
+	free(t);
+}
+
+/* A leaf: a delivery-status, returned headers, a receipt or text. */
+static void
+walk_part(GMimeObject *obj, GMimeContentType *ct, int in_original,
+    struct walk *w)
+{
+	struct ndr_mime *m = w->m;
+	char *h;
+	int big;
+
+	if (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
+	    g_mime_content_type_is_type(ct, "message",
+	    "global-delivery-status")) {
+		if (!in_original && m->dsn == NULL) {
+			m->dsn = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 0,
+			    &big);
+			if (big)
+				m->over = "a delivery-status part larger than "
+				    "the reader takes (the cap is 1048576 "
+				    "bytes)";
+		}
+	} else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
+	    g_mime_content_type_is_type(ct, "message", "rfc822-headers")) {
+		/* message/rfc822-headers is not registered, but is sent. */
+		if ((h = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 0,
+		    &big)) == NULL)
+			return;
+		buf_addstr(&m->all, h);
+		if (!in_original && m->orig == NULL)
+			m->orig = h;
+		else
+			free(h);
+	} else if (g_mime_content_type_is_type(ct, "message",
+	    "disposition-notification")) {
+		m->mdn = 1;
+	} else if (GMIME_IS_TEXT_PART(obj) &&
+	    !g_mime_content_type_is_type(ct, "text", "html")) {
+		walk_text(obj, in_original, w);
+	}
+}
+
 static void
 walk(GMimeObject *obj, int depth, int in_original, struct walk *w)
 {
-	struct ndr_mime *m = w->m;
 	GMimeContentType *ct;
-	int i, n, big;
 
 	if (obj == NULL)
 		return;
@@ -118,100 +229,12 @@ walk(GMimeObject *obj, int depth, int in_original, struct walk *w)
 		return;
 	}
 	ct = g_mime_object_get_content_type(obj);
-	if (GMIME_IS_MULTIPART(obj)) {
-		/* RFC 6522 section 3: report-type names the second part. */
-		if (!in_original && g_mime_content_type_is_type(ct,
-		    "multipart", "report")) {
-			const char *rt = g_mime_content_type_get_parameter(ct,
-			    "report-type");
-
-			if (rt && strcasecmp(rt, "delivery-status") == 0)
-				m->report = 1;
-			if (rt && strcasecmp(rt,
-			    "disposition-notification") == 0)
-				m->mdn = 1;
-		}
-		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
-		for (i = 0; i < n && !w->too_many && !w->too_deep &&
-		    !w->interrupted; i++)
-			walk(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i),
-			    depth + 1, in_original, w);
-		return;
-	}
-	if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(
-		    GMIME_MESSAGE_PART(obj));
-		char *hdrs;
-
-		if (inner == NULL)
-			return;
-		hdrs = g_mime_object_get_headers(GMIME_OBJECT(inner), NULL);
-		if (hdrs != NULL) {
-			if (!in_original && m->orig == NULL)
-				m->orig = strdup(hdrs);
-			buf_addstr(&m->all, hdrs);
-			g_free(hdrs);
-		}
-		/* A returned original: only its text, for the token. */
-		walk(g_mime_message_get_mime_part(inner), depth + 1, 1, w);
-		return;
-	}
-	if (!GMIME_IS_PART(obj))
-		return;
-	if (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
-	    g_mime_content_type_is_type(ct, "message",
-	    "global-delivery-status")) {
-		if (!in_original && m->dsn == NULL) {
-			m->dsn = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 0,
-			    &big);
-			if (big)
-				m->over = "a delivery-status part larger than "
-				    "the reader takes (the cap is 1048576 "
-				    "bytes)";
-		}
-		return;
-	}
-	/* message/rfc822-headers is not registered, but is sent. */
-	if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
-	    g_mime_content_type_is_type(ct, "message", "rfc822-headers")) {
-		char *h = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 0, &big);
-
-		if (h != NULL) {
-			buf_addstr(&m->all, h);
-			if (!in_original && m->orig == NULL)
-				m->orig = h;
-			else
-				free(h);
-		}
-		return;
-	}
-	if (g_mime_content_type_is_type(ct, "message",
-	    "disposition-notification")) {
-		m->mdn = 1;
-		return;
-	}
-	if (GMIME_IS_TEXT_PART(obj) &&
-	    !g_mime_content_type_is_type(ct, "text", "html")) {
-		/*
-		 * Converted to UTF-8. The report's own text is capped and
-		 * passing the cap is said; of a returned original only the
-		 * headers matter (the token), so its text is read as far
-		 * as the cap and the rest left alone.
-		 */
-		char *t = part_bytes(GMIME_PART(obj), NDR_TEXT_MAX, 1, &big);
-
-		if (big && !in_original)
-			m->over = "a text part of the report larger than the "
-			    "reader takes (the cap is 1048576 bytes)";
-		if (t != NULL) {
-			if (!in_original && buf_addf(&m->text, "%s\n", t) ==
-			    -1)
-				m->over = "more report text than the reader "
-				    "takes (the cap is 1048576 bytes)";
-			buf_addf(&m->all, "%s\n", t);
-			free(t);
-		}
-	}
+	if (GMIME_IS_MULTIPART(obj))
+		walk_multipart(obj, ct, depth, in_original, w);
+	else if (GMIME_IS_MESSAGE_PART(obj))
+		walk_message(obj, depth, in_original, w);
+	else if (GMIME_IS_PART(obj))
+		walk_part(obj, ct, in_original, w);
 }
 
 /*
