@@ -125,58 +125,69 @@ order_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
-void
-evaluate(const struct state *st, double now, const struct range *warn,
-    const struct range *crit, struct verdict *v)
+/* What the pass over the canaries in flight found. */
+struct inflight {
+	size_t	overdue[4];	/* by state */
+	long	oldest;		/* index, -1: none */
+	long	worst_overdue;
+	long	delayed;
+	int	worst;
+};
+
+/* One canary in flight: its age against the thresholds. */
+static void
+eval_inflight(const struct canary *c, long i, double now,
+    const struct range *warn, const struct range *crit, struct verdict *v,
+    struct inflight *f)
 {
-	struct order *ord;
-	size_t i, n = 0, overdue[4] = { 0 };
-	long cur = -1, oldest = -1, worst_overdue = -1, delayed = -1;
-	int cur_state = MC_OK, s, code, worst = MC_OK;
-	unsigned long good_seq = 0;
-	double age;
+	double age = now - canary_since(c);
+	int s;
 
-	memset(v, 0, sizeof(*v));
-	v->outcome = v->last_delivered = -1;
-	ord = calloc(st->n + 1, sizeof(*ord));
-	for (i = 0; i < st->n; i++) {
-		const struct canary *c = &st->c[i];
-
-		if (c->status == CANARY_IN_FLIGHT) {
-			age = now - canary_since(c);
-			if (age < 0) {
-				/* Sent after now: the clock went back. */
-				v->clock_steps++;
-				if (-age > v->clock_step)
-					v->clock_step = -age;
-				age = 0;
-			}
-			v->inflight++;
-			if (oldest == -1 || age > v->oldest_inflight) {
-				v->oldest_inflight = age;
-				oldest = (long)i;
-			}
-			s = latency_state(age, warn, crit);
-			if (s != MC_OK) {
-				overdue[s]++;
-				if (worst_overdue == -1 || s == MC_CRITICAL)
-					worst_overdue = (long)i;
-				worst = mc_state_worst(worst, s);
-			}
-			if (c->delayed)
-				delayed = (long)i;
-			continue;
-		}
-		if (c->status == CANARY_DELIVERED || c->status == CANARY_LATE)
-			v->last_delivered = (long)i;	/* seq order */
-		if (ord != NULL) {
-			ord[n].at = c->resolved_at;
-			ord[n].idx = i;
-			n++;
-		}
+	if (age < 0) {
+		/* Sent after now: the clock went back. */
+		v->clock_steps++;
+		if (-age > v->clock_step)
+			v->clock_step = -age;
+		age = 0;
 	}
-	if (ord != NULL)
-		qsort(ord, n, sizeof(*ord), order_cmp);
+	v->inflight++;
+	if (f->oldest == -1 || age > v->oldest_inflight) {
+		v->oldest_inflight = age;
+		f->oldest = i;
+	}
+	s = latency_state(age, warn, crit);
+	if (s != MC_OK) {
+		f->overdue[s]++;
+		if (f->worst_overdue == -1 || s == MC_CRITICAL)
+			f->worst_overdue = i;
+		f->worst = mc_state_worst(f->worst, s);
+	}
+	if (c->delayed)
+		f->delayed = i;
+}
+
+/*
+ * The outcome: of the resolved canaries in the order their outcomes were
+ * learnt, the newest, unless a later-learnt one is a problem (a late
+ * arrival is not). Its index, -1 for none; *state its state.
+ */
+static long
+eval_outcome(const struct state *st, const struct range *warn,
+    const struct range *crit, int *state)
+{
+	struct order ord[STATE_CANARIES_MAX];
+	size_t i, n = 0;
+	long cur = -1;
+	int s, code;
+
+	for (i = 0; i < st->n && n < STATE_CANARIES_MAX; i++) {
+		if (st->c[i].status == CANARY_IN_FLIGHT)
+			continue;
+		ord[n].at = st->c[i].resolved_at;
+		ord[n].idx = i;
+		n++;
+	}
+	qsort(ord, n, sizeof(ord[0]), order_cmp);
 	for (i = 0; i < n; i++) {
 		const struct canary *c = &st->c[ord[i].idx];
 
@@ -184,25 +195,55 @@ evaluate(const struct state *st, double now, const struct range *warn,
 		if (cur == -1 || c->seq > st->c[cur].seq ||
 		    (s != MC_OK && c->status != CANARY_LATE)) {
 			cur = (long)ord[i].idx;
-			cur_state = s;
+			*state = s;
 		}
 	}
-	free(ord);
-	/* Canaries are named by seq: the verdict outlives a prune. */
-	v->outcome = cur == -1 ? -1 : (long)st->c[cur].seq;
-	if (v->last_delivered != -1)
-		v->last_delivered = (long)st->c[v->last_delivered].seq;
-	for (i = 0; i < st->n; i++) {
-		const struct canary *c = &st->c[i];
+	return cur;
+}
 
-		if (c->status == CANARY_DELIVERED &&
-		    evaluate_canary(c, warn, crit, &code) == MC_OK &&
-		    c->seq > good_seq)
-			good_seq = c->seq;
-	}
+/* Hidden canaries with no good delivery after them: still open. */
+static unsigned long
+eval_hidden_open(const struct state *st, const struct range *warn,
+    const struct range *crit)
+{
+	unsigned long good_seq = 0, open = 0;
+	size_t i;
+	int code;
+
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].status == CANARY_DELIVERED &&
+		    evaluate_canary(&st->c[i], warn, crit, &code) == MC_OK &&
+		    st->c[i].seq > good_seq)
+			good_seq = st->c[i].seq;
 	for (i = 0; i < st->n; i++)
 		if (st->c[i].status == CANARY_HIDDEN && st->c[i].seq > good_seq)
-			v->hidden_open++;
+			open++;
+	return open;
+}
+
+void
+evaluate(const struct state *st, double now, const struct range *warn,
+    const struct range *crit, struct verdict *v)
+{
+	struct inflight f = { { 0 }, -1, -1, -1, MC_OK };
+	long cur, last = -1;
+	int cur_state = MC_OK, code;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < st->n; i++) {
+		if (st->c[i].status == CANARY_IN_FLIGHT)
+			eval_inflight(&st->c[i], (long)i, now, warn, crit, v,
+			    &f);
+		else if (st->c[i].status == CANARY_DELIVERED ||
+		    st->c[i].status == CANARY_LATE)
+			last = (long)i;		/* seq order */
+	}
+	cur = eval_outcome(st, warn, crit, &cur_state);
+	/* Canaries are named by seq: the verdict outlives a prune. */
+	v->outcome = cur == -1 ? -1 : (long)st->c[cur].seq;
+	v->last_delivered = last == -1 ? -1 : (long)st->c[last].seq;
+	v->hidden_open = eval_hidden_open(st, warn, crit);
 
 	if (cur != -1) {
 		evaluate_canary(&st->c[cur], warn, crit, &code);
@@ -211,17 +252,17 @@ evaluate(const struct state *st, double now, const struct range *warn,
 			v->r[v->n - 1].count = v->hidden_open;
 	} else if (v->inflight > 0) {
 		verdict_add(v, MC_OK, REASON_PENDING,
-		    (long)st->c[oldest].seq, NULL);
+		    (long)st->c[f.oldest].seq, NULL);
 	} else {
 		verdict_add(v, MC_UNKNOWN, REASON_NONE, -1, NULL);
 	}
-	if (worst_overdue != -1) {
-		verdict_add(v, worst, REASON_OVERDUE,
-		    (long)st->c[worst_overdue].seq, NULL);
-		v->r[v->n - 1].count = overdue[MC_WARNING] +
-		    overdue[MC_CRITICAL];
+	if (f.worst_overdue != -1) {
+		verdict_add(v, f.worst, REASON_OVERDUE,
+		    (long)st->c[f.worst_overdue].seq, NULL);
+		v->r[v->n - 1].count = f.overdue[MC_WARNING] +
+		    f.overdue[MC_CRITICAL];
 	}
-	if (delayed != -1)
+	if (f.delayed != -1)
 		verdict_add(v, MC_WARNING, REASON_DELAYED,
-		    (long)st->c[delayed].seq, NULL);
+		    (long)st->c[f.delayed].seq, NULL);
 }
