@@ -1167,6 +1167,10 @@ config_same(const struct config *a, const struct config *b)
 		return 0;
 	for (i = 0; i < NSETTINGS; i++) {
 		s = &settings[i];
+		/* A probe's own: not the plugin's, not [global]'s only. */
+		if (!(s->programs & CONFIG_DAEMON) ||
+		    (s->programs & CONFIG_GLOBAL))
+			continue;
 		fa = (const char *)a + s->offset;
 		fb = (const char *)b + s->offset;
 		switch (s->type) {

@@ -153,8 +153,10 @@ int	config_probe_names(const char *path, char ***names, size_t *n,
  */
 int	config_finish(struct config *, struct mc_error *);
 /*
- * Whether two probes' settings are the same: every setting of the table,
- * the name, and which passwords are set (not their values).
+ * Whether two probes' settings are the same: every setting a probe of
+ * mailcanaryd has (CONFIG_DAEMON), the name, and which passwords are set
+ * (not their values). The daemon's own [global] values (workers,
+ * agentx_socket) and the plugin's (output) are no probe's.
  */
 int	config_same(const struct config *, const struct config *);
 /* Prints the effective settings as INI, secrets masked. */

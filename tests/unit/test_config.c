@@ -666,6 +666,34 @@ modes:
 	assert_non_null(strstr(err.msg, "writable by group or others"));
 }
 
+/* A reload restarts a probe only when one of its own settings changed. */
+static void
+test_same(void **unused)
+{
+	struct config a, b;
+
+	(void)unused;
+	config_init(&a);
+	config_init(&b);
+	snprintf(a.name, sizeof(a.name), "p1");
+	snprintf(b.name, sizeof(b.name), "p1");
+	assert_true(config_same(&a, &b));
+	/* The daemon's and the plugin's own values are no probe's. */
+	assert_int_equal(config_set(&b, "workers", "4", NULL), 0);
+	assert_int_equal(config_set(&b, "agentx_socket", "tcp:1:705",
+	    NULL), 0);
+	assert_int_equal(config_set(&b, "output", "json", NULL), 0);
+	assert_true(config_same(&a, &b));
+	assert_int_equal(config_set(&b, "timeout", "31", NULL), 0);
+	assert_false(config_same(&a, &b));
+	assert_int_equal(config_set(&a, "timeout", "31", NULL), 0);
+	assert_true(config_same(&a, &b));
+	assert_int_equal(config_set(&b, "critical", "100", NULL), 0);
+	assert_false(config_same(&a, &b));
+	config_clear(&a);
+	config_clear(&b);
+}
+
 int
 main(void)
 {
@@ -684,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_special_files),
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_secret_owner),
+		cmocka_unit_test(test_same),
 	};
 	int rc;
 
