@@ -384,31 +384,9 @@ mailbox_parse_num32(const char *p, const char **end, unsigned long *out)
 	return mailbox_parse_nz32(p, end, out);
 }
 
-int
-mailbox_parse_status(const char *s, unsigned long *uidvalidity,
-    unsigned long *uidnext)
-{
-	return imap_parse_status(s, uidvalidity, uidnext);
-}
 
-long
-mailbox_parse_search(const char *s, unsigned long *out, size_t max)
-{
-	return imap_parse_search(s, out, max);
-}
 
-int
-mailbox_parse_fetch(const char *s, unsigned long uid, unsigned long *size,
-    time_t *arrived)
-{
-	return imap_parse_fetch(s, uid, size, arrived);
-}
 
-int
-mailbox_parse_list(const char *s, unsigned long n, unsigned long *size)
-{
-	return pop3_parse_list(s, n, size);
-}
 
 int
 mailbox_deliver(struct mailbox *mb, const struct mailbox_msg *m,

@@ -79,17 +79,4 @@ int	mailbox_scan(struct mailbox *, struct cursor *, const char *probe,
 int	mailbox_delete(struct mailbox *, struct cursor *, struct mc_error *);
 struct mailbox *mailbox_close(struct mailbox *);
 
-/*
- * The parsers of server replies under their first names, for the fuzz
- * target; they are imap_parse_status(), imap_parse_search(),
- * imap_parse_fetch() (imap.h) and pop3_parse_list() (pop3.h), which say
- * what each accepts.
- */
-int	mailbox_parse_status(const char *, unsigned long *uidvalidity,
-	    unsigned long *uidnext);
-long	mailbox_parse_search(const char *, unsigned long *out, size_t max);
-int	mailbox_parse_fetch(const char *, unsigned long uid,
-	    unsigned long *size, time_t *arrived);
-int	mailbox_parse_list(const char *, unsigned long n, unsigned long *size);
-
 #endif

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap.h"
 #include "mailbox.h"
+#include "pop3.h"
 #include "message.h"
 #include "mimescan.h"
 #include "submit.h"
@@ -38,10 +40,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	(void)date_parse_rfc5322(s, &t);
 	(void)date_parse_imap(s, &t);
 	(void)token_find(s, strlen(s), tok);
-	(void)mailbox_parse_status(s, &a, &b);
-	(void)mailbox_parse_search(s, uids, 16);
-	(void)mailbox_parse_fetch(s, 7, &a, &t);
-	(void)mailbox_parse_list(s, 7, &a);
+	(void)imap_parse_status(s, &a, &b);
+	(void)imap_parse_search(s, uids, 16);
+	(void)imap_parse_fetch(s, 7, &a, &t);
+	(void)pop3_parse_list(s, 7, &a);
 	/* The pre-scan, fed in two pieces: a line may straddle a push. */
 	if ((ms = mimescan_new()) != NULL) {
 		mimescan_push(ms, (const char *)data, len / 2);

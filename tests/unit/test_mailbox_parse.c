@@ -165,20 +165,20 @@ test_old_names(void **unused)
 	time_t at = 0;
 
 	(void)unused;
-	assert_int_equal(mailbox_parse_status("* STATUS INBOX (UIDVALIDITY "
+	assert_int_equal(imap_parse_status("* STATUS INBOX (UIDVALIDITY "
 	    "7 UIDNEXT 9)\r\n", &a, &b), 0);
 	assert_int_equal(a, 7);
 	assert_int_equal(b, 9);
-	assert_int_equal(mailbox_parse_search("* SEARCH 3 4\r\n", u, 2), 2);
-	assert_int_equal(mailbox_parse_search("* SEARCH 3 4 5\r\n", u, 2),
+	assert_int_equal(imap_parse_search("* SEARCH 3 4\r\n", u, 2), 2);
+	assert_int_equal(imap_parse_search("* SEARCH 3 4 5\r\n", u, 2),
 	    -1);
-	assert_int_equal(mailbox_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
+	assert_int_equal(imap_parse_fetch("* 2 FETCH (UID 7 RFC822.SIZE "
 	    "120)\r\n", 7, &a, &at), 0);
 	assert_int_equal(a, 120);
-	assert_int_equal(mailbox_parse_fetch("", 7, &a, &at), 1);
-	assert_int_equal(mailbox_parse_list("+OK 3 99", 3, &a), 0);
+	assert_int_equal(imap_parse_fetch("", 7, &a, &at), 1);
+	assert_int_equal(pop3_parse_list("+OK 3 99", 3, &a), 0);
 	assert_int_equal(a, 99);
-	assert_int_equal(mailbox_parse_list("+OK 4 99", 3, &a), -1);
+	assert_int_equal(pop3_parse_list("+OK 4 99", 3, &a), -1);
 }
 
 static void
