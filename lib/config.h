@@ -105,10 +105,6 @@ struct config {
 	char		*mailbox_password;
 	char		*bounce_password;
 	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
-
-	/* Runtime: set by mailcanaryd when a reload changed the probe:
-	 * the next cycle zeroes the counters in the state file. */
-	int		 reset_counters;
 };
 
 /*

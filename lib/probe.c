@@ -432,7 +432,7 @@ scan_sums(const struct scan_ctx *ctx)
  * err set (nothing held). A state file moved aside is a run error.
  */
 static int
-probe_open(const struct config *cfg, struct state *st,
+probe_open(const struct config *cfg, unsigned flags, struct state *st,
     struct token_key *key, struct verdict *runerr, struct mc_error *err)
 {
 	struct mc_error e;
@@ -450,7 +450,7 @@ probe_open(const struct config *cfg, struct state *st,
 	if (rc == STATE_LOAD_CORRUPT)
 		verdict_add(runerr, MC_UNKNOWN, REASON_STATE_RESET, -1, e.msg);
 	adopt_submitting(st);
-	if (cfg->reset_counters)
+	if (flags & PROBE_RESET_COUNTERS)
 		memset(&st->count, 0, sizeof(st->count));
 	if (token_key_load(cfg->state_dir, key, err) == -1) {
 		state_unlock(lockfd);
@@ -510,8 +510,8 @@ save_and_delete(const struct config *cfg, struct probe_report *rep,
 }
 
 int
-probe_run(const struct config *cfg, struct probe_report *rep,
-    struct mc_error *err)
+probe_run(const struct config *cfg, unsigned flags,
+    struct probe_report *rep, struct mc_error *err)
 {
 	struct token_key key;
 	struct scan_ctx ctx;
@@ -523,7 +523,8 @@ probe_run(const struct config *cfg, struct probe_report *rep,
 	memset(rep, 0, sizeof(*rep));
 	memset(&runerr, 0, sizeof(runerr));
 	state_init(&rep->st);
-	if ((lockfd = probe_open(cfg, &rep->st, &key, &runerr, err)) == -1)
+	if ((lockfd = probe_open(cfg, flags, &rep->st, &key, &runerr,
+	    err)) == -1)
 		return -1;
 
 	memset(&ctx, 0, sizeof(ctx));

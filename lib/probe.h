@@ -20,12 +20,17 @@ struct probe_report {
 	size_t		found;		/* canaries found this run */
 };
 
+/* probe_run() flags. */
+#define PROBE_RESET_COUNTERS	0x01	/* zero the counters in the state
+					 * first: mailcanaryd, after a
+					 * reload changed the probe */
+
 /*
  * Runs one cycle. Returns 0 with a report (errors of the run are reasons
  * in rep->v), or -1 with err set when no verdict could be formed (state
  * directory unusable, lock not obtained). Free with probe_report_clear().
  */
-int	probe_run(const struct config *, struct probe_report *,
+int	probe_run(const struct config *, unsigned flags, struct probe_report *,
 	    struct mc_error *);
 void	probe_report_clear(struct probe_report *);
 

@@ -503,7 +503,7 @@ main(int argc, char *argv[])
 
 	deadline_step("starting the probe");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (probe_run(&cfg, &rep, &err) == -1) {
+	if (probe_run(&cfg, 0, &rep, &err) == -1) {
 		rc = fail(cfg.output, &err);
 	} else {
 		disarm_backstop();

@@ -27,6 +27,9 @@
 
 struct sched_slot {
 	struct config	 cfg;
+	/* A reload changed the settings: the next cycle zeroes the
+	 * counters in the state file. Only the running worker clears it. */
+	int		 reset_counters;
 	double		 next_run;	/* monotonic */
 	int		 queued;	/* handed to the pool, not begun */
 	int		 running;
@@ -95,11 +98,13 @@ sched_cycle(void *arg)
 
 	deadline_start((double)p->cfg.timeout);
 	memset(&s, 0, sizeof(s));
-	if (probe_run(&p->cfg, &rep, &err) == 0) {
+	if (probe_run(&p->cfg, p->reset_counters ? PROBE_RESET_COUNTERS : 0,
+	    &rep, &err) == 0) {
 		snap_from_report(&s, &p->cfg, &rep);
 		probe_report_clear(&rep);
-		/* Only this thread reads cfg while the cycle runs. */
-		p->cfg.reset_counters = 0;
+		/* Only this thread reads the slot's settings while the
+		 * cycle runs. */
+		p->reset_counters = 0;
 	} else {
 		snap_from_error(&s, p->cfg.name, err.msg);
 	}
@@ -321,10 +326,12 @@ sched_reload(const char *path)
 		n->snap.index = n->cfg.snmp_index > 0 ?
 		    (unsigned long)n->cfg.snmp_index : i + 1;
 		n->next_run = o->next_run;
+		/* A reset not yet done survives another reload. */
+		n->reset_counters = o->reset_counters;
 		if (!config_same(&o->cfg, &n->cfg)) {
 			/* Its new settings are tried at once. */
 			n->next_run = 0;
-			n->cfg.reset_counters = 1;
+			n->reset_counters = 1;
 			n->snap.discontinuity = now;
 			snap_reset_counters(&n->snap);
 			changed++;
