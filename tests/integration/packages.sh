@@ -228,7 +228,7 @@ check "... its condition delivered(1) and state ok(1)" \
     bash -c "for i in \$(seq 1 30); do [ \"\$(snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT $E.6.5 $E.5.5 | tr '\n' ' ')\" = '1 1 ' ] && exit 0; sleep 1; done; exit 1"
 if find_base_mibs; then
 	check "the installed MIB names the table snmpd serves" bash -c \
-	    "snmpwalk -v2c -c public -M '/usr/share/snmp/mibs:$BASE_MIBS' -m MAILCANARY-MIB 127.0.0.1:$SNMP_PORT MAILCANARY-MIB::mcProbeName | grep -q 'mcProbeName.5 = STRING: \"loop\"'"
+	    "snmpwalk -v2c -c public -M '/usr/share/snmp/mibs:$BASE_MIBS' -m MAILCANARY-MIB 127.0.0.1:$SNMP_PORT MAILCANARY-MIB::mcProbeName | grep -Eq 'mcProbeName[.]5 = STRING: \"?loop\"?\$'"
 else
 	skip "the installed MIB names the table snmpd serves" "$BASE_MIBS_WHY"
 fi
