@@ -120,11 +120,13 @@ notify_tick(void)
 		return;
 	now = clock_mono();
 	if (!notify_ready && !notify_stopped && now >= notify_ready_at) {
+		char line[512];
+
 		notify_ready = 1;
-		notify_status("%s; %zu of %zu first cycles still running",
-		    notify_summary, notify_nprobes - notify_ndone,
-		    notify_nprobes);
-		notify_send("READY=1", NULL);
+		snprintf(line, sizeof(line), "%s; %zu of %zu first cycles "
+		    "still running", notify_summary,
+		    notify_nprobes - notify_ndone, notify_nprobes);
+		notify_send("READY=1", line);
 	}
 	if (notify_ping_every > 0 && now >= notify_next_ping) {
 		notify_send("WATCHDOG=1", NULL);
