@@ -3,7 +3,8 @@
  * watchdog, the --user lookup, the configuration, detaching, the AgentX
  * connection and the drop of privileges; then the scheduler runs until
  * SIGTERM. Exit status: 0 after a clean stop or -n, 1 when something
- * cannot be set up, 2 for a usage error.
+ * cannot be set up, 2 for a usage error. Under systemd (Type=notify, -f)
+ * the reason for a failed start is also the unit's STATUS= line.
  */
 #include <curl/curl.h>
 
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "file.h"
 #include "log.h"
+#include "notify.h"
 #include "priv.h"
 #include "scheduler.h"
 #include "start.h"
@@ -130,6 +132,7 @@ main(int argc, char *argv[])
 	struct options o;
 	struct config global;
 	struct mc_error err;
+	char summary[256];
 	uid_t uid = 0;
 	gid_t gid = 0;
 
@@ -148,6 +151,7 @@ main(int argc, char *argv[])
 	start_at("looking up the --user account");
 	if (o.user != NULL && priv_lookup(o.user, &uid, &gid, &err) == -1) {
 		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		notify_status("failed: %s", err.msg);
 		return 1;
 	}
 	/* Read as root, the files are for USER: theirs are trusted too. */
@@ -158,6 +162,7 @@ main(int argc, char *argv[])
 	if (sched_load(o.path, &err) == -1 ||
 	    config_load(&global, o.path, NULL, &err) == -1) {
 		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		notify_status("failed: %s", err.msg);
 		return 1;
 	}
 	if (o.check) {
@@ -173,17 +178,28 @@ main(int argc, char *argv[])
 	start_at("connecting to snmpd (AgentX)");
 	if (agent_init(global.agentx_socket, 5, !o.fg) == -1) {
 		log_warnx("cannot start the SNMP agent");
+		notify_status("failed: cannot start the SNMP agent on %s",
+		    global.agentx_socket);
 		return 1;
 	}
-	if (o.user != NULL && become_user(&o, uid, gid) == -1)
+	if (o.user != NULL && become_user(&o, uid, gid) == -1) {
+		notify_status("failed: cannot drop to user %s", o.user);
 		return 1;
+	}
 	if (sched_start(global.workers) == -1) {
 		log_warnx("cannot start the worker pool: out of memory");
+		notify_status("failed: out of memory");
 		return 1;
 	}
 	start_finished();
 	log_info("running %zu probes, AgentX on %s", sched_count(),
 	    global.agentx_socket);
+	/* READY=1 once every probe's first cycle has ended: by then the
+	 * table shows results, not rows of unknown state. A probe stuck on
+	 * a dead server delays it --start-timeout seconds at most. */
+	snprintf(summary, sizeof(summary), "running %zu probes, AgentX on %s",
+	    sched_count(), global.agentx_socket);
+	notify_serving(sched_count(), o.start_timeout, summary);
 	sched_run(o.path);
 	config_clear(&global);
 	agent_shutdown();

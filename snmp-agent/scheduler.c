@@ -20,6 +20,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "log.h"
+#include "notify.h"
 #include "pool.h"
 #include "probe.h"
 #include "scheduler.h"
@@ -270,6 +271,8 @@ sched_republish(void)
 static void
 sched_collect(struct sched_slot *p)
 {
+	if (p->collected == 0)
+		notify_first_cycle();
 	snap_take(&p->snap, &p->snap_new, p->collected++ == 0,
 	    p->cfg.notifications);
 	p->done = 0;
@@ -463,9 +466,11 @@ sched_run(const char *path)
 
 	for (;;) {
 		agent_poll(200);
+		notify_tick();
 		if (got_hup) {
 			got_hup = 0;
-			sched_reload(path);
+			notify_reloading();
+			notify_reloaded(sched_reload(path));
 			next_due = 0;
 		}
 		now = clock_mono();
@@ -480,6 +485,8 @@ sched_run(const char *path)
 		next_due = now + 1;
 		busy = sched_pass(now, &next_due);
 		pthread_mutex_unlock(&sched_lock);
+		if (got_term)
+			notify_stopping(busy);
 		if (got_term && busy == 0)
 			break;
 	}

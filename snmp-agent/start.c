@@ -5,6 +5,7 @@
  * the --user lookup, a master agent that accepts but never replies), it
  * logs the step the main thread was at and ends the process with exit
  * status 1. start_finished() wakes it through a pipe and joins it.
+ * Each step is also the service manager's STATUS= line (notify.c).
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 
 #include "deadline.h"
 #include "log.h"
+#include "notify.h"
 #include "start.h"
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,6 +32,7 @@ start_at(const char *step)
 	pthread_mutex_lock(&start_lock);
 	start_step = step;
 	pthread_mutex_unlock(&start_lock);
+	notify_status("starting: %s", step);
 }
 
 static void *
@@ -45,9 +48,12 @@ start_watchdog(void *arg)
 		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0)
 			break;
 	pthread_mutex_lock(&start_lock);
-	if ((done = start_done) == 0)
+	if ((done = start_done) == 0) {
 		log_warnx("start-up did not finish within %ld seconds, stuck "
 		    "%s: giving up", start_timeout, start_step);
+		notify_status("failed: start-up did not finish within %ld "
+		    "seconds, stuck %s", start_timeout, start_step);
+	}
 	pthread_mutex_unlock(&start_lock);
 	if (!done)
 		_exit(1);
