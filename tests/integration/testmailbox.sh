@@ -172,6 +172,7 @@ mkdir -p "$R3"
 bad() {	# DESC WORD ARGS...: the setup (raw) fails in one line naming WORD
 	local desc=$1 word=$2
 	shift 2
+	rm -rf "$R3"; mkdir -p "$R3"	# each on its own
 	raw "$@"
 	if one_line_error && err_has "$word" && empty_dir "$R3"; then
 		ok "bad input: $desc"
