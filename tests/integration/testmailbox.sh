@@ -206,6 +206,9 @@ bad "an option without its value" "--delay needs a value" "${good[@]}" --delay
 # the setup wrote it) with only the loopback's differences: 127.0.0.1, the
 # test's ports, a log file. postgrey with the produced options (its port
 # replaced), Dovecot from the produced dovecot.conf with a local.conf.
+[ -f "$pf/main.cf" ] && [ -f "$R/etc/dovecot/dovecot.conf" ] &&
+    [ -f "$R/etc/default/postgrey" ] ||
+    { echo "Bail out! the setup produced no configuration to start"; exit 1; }
 pf2=$T/postfix
 cp -r "$pf" "$pf2"
 sed -i "s/^smtp      inet /127.0.0.1:$P_SMTP  inet /" "$pf2/master.cf"
@@ -252,8 +255,8 @@ stop_postfix() {	# the master by pid, then every daemon working in its queue
 	done
 }
 pidof_file() { [ -f "$1" ] && head -1 "$1" | tr -dc 0-9; }
-CLEANUP+=("stop_pid \$(pidof_file $R/run/dovecot/master.pid)")
-CLEANUP+=("stop_pid \$(pidof_file $T/postgrey.pid)")
+CLEANUP+=("stop_pid \"\$(pidof_file $R/run/dovecot/master.pid)\"")
+CLEANUP+=("stop_pid \"\$(pidof_file $T/postgrey.pid)\"")
 CLEANUP+=("stop_postfix")
 # shellcheck disable=SC1091
 POSTGREY_OPTS=$(. "$R/etc/default/postgrey"; echo "$POSTGREY_OPTS")
