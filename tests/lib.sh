@@ -103,7 +103,7 @@ faster_than() { [ "$(echo "$SECS < $1" | bc)" = 1 ]; }
 # stop_pid PID: TERM, then wait up to 5 s (KILL after), so that what it
 # writes is done before its directory is removed.
 stop_pid() {
-	local pid=$1 i
+	local pid=${1:-} i
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
 	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
