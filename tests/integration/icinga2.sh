@@ -11,6 +11,8 @@
 # the mailcanaryd read-only service runs with --no-send.
 . "$(dirname "$0")/../lib.sh"
 require_servers
+# is JQ [FILE]: jq prints exactly true (jq 1.6's -e passes an empty input).
+is() { [ "$(jq "$@" 2>/dev/null)" = true ]; }
 if ! command -v icinga2 >/dev/null || ! command -v curl >/dev/null; then
 	[ "${MAILCANARY_REQUIRE_INTEGRATION:-0}" = 1 ] &&
 	    { echo "Bail out! icinga2 or curl is not installed"; exit 1; }
@@ -167,10 +169,10 @@ for i in $(seq 1 100); do
 done
 OUT=$(api "$URL/status/IcingaApplication" 2>&1) && RC=0 || RC=$?
 check "Icinga 2 runs; its API answers over TLS with the ApiUser's password" \
-    jqt '.results[0].status.icingaapplication.app.node_name == "mc-icinga"' <<<"$OUT"
+    is '.results[0].status.icingaapplication.app.node_name == "mc-icinga"' <<<"$OUT"
 [ "$RC" = 0 ] || { diag "$(tail -20 "$I/log/daemon.out")"; exit 1; }
 OUT=$(curl -sS "${TLS[@]}" -u "test:wrong" -H 'Accept: application/json' "$URL/status" 2>&1)
-check "... and refuses a wrong password" jqt '.error == 401' <<<"$OUT"
+check "... and refuses a wrong password" is '.error == 401' <<<"$OUT"
 
 # Every check result and state change of the service, as they happen.
 api -N -X POST "$URL/events?queue=mc$$&types=CheckResult&types=StateChange&filter=event.service==%22canary%22" \
@@ -191,7 +193,7 @@ svc() {
 wait_svc() {
 	local i
 	for i in $(seq 1 "$2"); do
-		OUT=$(svc) && jqt "$1" <<<"$OUT" && return 0
+		OUT=$(svc) && is "$1" <<<"$OUT" && return 0
 		sleep 1
 	done
 	return 1
@@ -207,15 +209,15 @@ first_line='(.output | split("\n")[0])'
 # ---- healthy: OK, a canary delivered, with perfdata ----
 check "healthy: OK with a delivered canary within 40 s" \
     wait_svc ".state == 0 and ($first_line | test(\"^MAILCANARY OK - canary #[0-9]+ delivered in\"))" 40
-check "healthy: a hard state" jqt '.state_type == 1' <<<"$OUT"
+check "healthy: a hard state" is '.state_type == 1' <<<"$OUT"
 check "healthy: perfdata with latency, inflight and hidden" \
-    jqt '(.perfdata | map(split("=")[0])) as $l | ($l | index("latency")) and ($l | index("inflight")) and ($l | index("hidden"))' <<<"$OUT"
+    is '(.perfdata | map(split("=")[0])) as $l | ($l | index("latency")) and ($l | index("inflight")) and ($l | index("hidden"))' <<<"$OUT"
 check "healthy: the latency is the greylist's (>= $((DELAY - 1)) s)" \
-    jqt ".perfdata[] | select(startswith(\"latency=\")) | ltrimstr(\"latency=\") | split(\"s\")[0] | tonumber >= $((DELAY - 1))" <<<"$OUT"
+    is ".perfdata[] | select(startswith(\"latency=\")) | ltrimstr(\"latency=\") | split(\"s\")[0] | tonumber >= $((DELAY - 1))" <<<"$OUT"
 check "healthy: the installed plugin ran, with the custom variables as arguments" \
-    jqt ".command[0] == \"$INSTALLED\" and (.command | index(\"--probe\")) and (.command | index(\"--lost-after\"))" <<<"$OUT"
+    is ".command[0] == \"$INSTALLED\" and (.command | index(\"--probe\")) and (.command | index(\"--lost-after\"))" <<<"$OUT"
 check "the password (through env) is not in the command line" \
-    jqt "(.command | join(\" \") | contains(\"$MP_TO_PASSWORD\")) | not" <<<"$OUT"
+    is "(.command | join(\" \") | contains(\"$MP_TO_PASSWORD\")) | not" <<<"$OUT"
 
 # ---- blackhole: the relay swallows mail -> hard CRITICAL, hidden ----
 active false
@@ -225,12 +227,12 @@ B=$(date +%s)
 check "blackhole: a hard CRITICAL within $((LOST + 25)) s" \
     wait_svc '.state == 2 and .state_type == 1' $((LOST + 25))
 check "blackhole: the output says hidden" \
-    jqt '.output | test("^MAILCANARY CRITICAL - [0-9]+ canar(y|ies) hidden: #")' <<<"$OUT"
+    is '.output | test("^MAILCANARY CRITICAL - [0-9]+ canar(y|ies) hidden: #")' <<<"$OUT"
 check "blackhole: perfdata hidden > 0" \
-    jqt '.perfdata[] | select(startswith("hidden=")) | ltrimstr("hidden=") | rtrimstr("c") | tonumber > 0' <<<"$OUT"
+    is '.perfdata[] | select(startswith("hidden=")) | ltrimstr("hidden=") | rtrimstr("c") | tonumber > 0' <<<"$OUT"
 hseq=$(jq -r "$first_line | capture(\"hidden: #(?<n>[0-9]+) sent\").n" <<<"$OUT")
 check "blackhole: the hard state came --lost-after ($LOST s) after canary #$hseq was sent" \
-    jqt "(.canaries[] | select(.seq == ${hseq:-0}) | .sent_at) + $LOST <= $(jq .last_hard_state_change <<<"$OUT")" "$STATE/canary.json"
+    is "(.canaries[] | select(.seq == ${hseq:-0}) | .sent_at) + $LOST <= $(jq .last_hard_state_change <<<"$OUT")" "$STATE/canary.json"
 check "blackhole: no check result on the way was anything but OK or CRITICAL hidden" \
     bash -c "jq -s -e --argjson b $B '[.[] | select(.type == \"CheckResult\" and .check_result.execution_start > \$b) | .check_result | select(.state != 0 and ((.output | test(\"canar(y|ies) hidden\")) | not))] | length == 0' '$W/events' >/dev/null"
 
@@ -243,17 +245,17 @@ check "healed: OK again within 40 s" wait_svc '.state == 0 and .state_type == 1'
 seq=$(jq -r "$first_line | capture(\"canary #(?<n>[0-9]+) delivered\").n" <<<"$OUT")
 check "healed: OK names the canary delivered (#$seq)" test -n "$seq"
 check "healed: that canary was sent after the heal" \
-    jqt "(.canaries[] | select(.seq == ${seq:-0}) | .sent_at) > $H" "$STATE/canary.json"
+    is "(.canaries[] | select(.seq == ${seq:-0}) | .sent_at) > $H" "$STATE/canary.json"
 # The event stream may lag the objects a little: wait for the OK there.
 for i in $(seq 1 20); do
 	EV=$(jq -s -c --argjson h "$H" '[.[] | select(.check_result.execution_start > $h)]' "$W/events")
-	jqt 'any(.[]; .type == "StateChange" and .state == 0)' <<<"$EV" && break
+	is 'any(.[]; .type == "StateChange" and .state == 0)' <<<"$EV" && break
 	sleep 0.5
 done
 check "healed: check results after the heal were CRITICAL hidden first (the rule)" \
-    jqt '[.[] | select(.type == "CheckResult")][0].check_result | .state == 2 and (.output | test("hidden"))' <<<"$EV"
+    is '[.[] | select(.type == "CheckResult")][0].check_result | .state == 2 and (.output | test("hidden"))' <<<"$EV"
 check "healed: the OK state change came at least the greylist delay after the heal" \
-    jqt "[.[] | select(.type == \"StateChange\" and .state == 0)][0] | .state_type == 1 and .check_result.execution_start >= $H + $DELAY - 1" <<<"$EV"
+    is "[.[] | select(.type == \"StateChange\" and .state == 0)][0] | .state_type == 1 and .check_result.execution_start >= $H + $DELAY - 1" <<<"$EV"
 diag "history after the heal (time, state, output):" \
     "$(jq -r --argjson h "$H" 'select(.type == "CheckResult") | .check_result | select(.execution_start > $h) | "\(.execution_start | floor - ($h | floor))s \(.state) \(.output | split("\n")[0])"' "$W/events" | head -12)"
 
@@ -268,7 +270,7 @@ result() {
 	for i in $(seq 1 20); do
 		OUT=$(api "$URL/objects/services/mailpath!$1?attrs=last_check_result" |
 		    jq -c '.results[0].attrs.last_check_result | {state, output, command}')
-		jqt '.state != null' <<<"$OUT" && return 0
+		is '.state != null' <<<"$OUT" && return 0
 		sleep 1
 	done
 	return 1
@@ -276,14 +278,14 @@ result() {
 resched mailcanaryd-canary
 check "mailcanaryd-canary: a result" result mailcanaryd-canary
 check "mailcanaryd-canary: runs --no-send with the daemon's configuration" \
-    jqt "(.command | index(\"--no-send\")) and (.command | index(\"--config\")) and (.command | index(\"$W/mailcanary.conf\")) and (.command | index(\"--smtp\") | not)" <<<"$OUT"
+    is "(.command | index(\"--no-send\")) and (.command | index(\"--config\")) and (.command | index(\"$W/mailcanary.conf\")) and (.command | index(\"--smtp\") | not)" <<<"$OUT"
 check "mailcanaryd-canary: OK, reporting the canaries the other service sent" \
-    jqt '.state == 0 and (.output | test("^MAILCANARY OK - canary #[0-9]+ delivered"))' <<<"$OUT"
+    is '.state == 0 and (.output | test("^MAILCANARY OK - canary #[0-9]+ delivered"))' <<<"$OUT"
 resched mailcanary-loopback
 check "mailcanary-loopback: a result" result mailcanary-loopback
 check "mailcanary-loopback: OK, it sent its first canary" \
-    jqt '.state == 0 and (.output | test("in flight"))' <<<"$OUT"
+    is '.state == 0 and (.output | test("in flight"))' <<<"$OUT"
 check "mailcanary-loopback: the probe is the dictionary's key" \
-    jqt '.command | index("--probe") as $i | .[$i + 1] == "loopback"' <<<"$OUT"
+    is '.command | index("--probe") as $i | .[$i + 1] == "loopback"' <<<"$OUT"
 
 done_testing
