@@ -78,8 +78,13 @@ object Zone "global-templates" { global = true }
 include <itl>
 object FileLogger "main" { path = LogDir + "/icinga2.log"; severity = "information" }
 object ApiUser "test" { password = "$APIPW"; permissions = [ "*" ] }
-const PluginDir = "$PLUGINDIR"
 EOF
+	# The master has no plugins: only the satellite can run the check.
+	if [ "$1" = satellite ]; then
+		echo "const PluginDir = \"$PLUGINDIR\""
+	else
+		echo "const PluginDir = \"$W/master/no-plugins\""
+	fi
 }
 {
 	zones master
@@ -189,7 +194,7 @@ check "master: the result came from the satellite (check_source)" \
 check "master: with the plugin's perfdata" \
     is '.perfdata | map(split("=")[0]) | index("latency") and index("inflight") and index("hidden")' <<<"$OUT"
 check "master: the installed plugin ran" is ".command[0] == \"$INSTALLED\"" <<<"$OUT"
-check "the state file is where the satellite ran it" test -s "$STATE/canary.json"
+check "the satellite's run wrote the state file" test -s "$STATE/canary.json"
 
 # The master never runs the check itself: with its satellite gone no
 # result comes (Icinga 2 says UNKNOWN "not connected" only once the master
