@@ -97,7 +97,17 @@ run() {
 has() { case $OUT in *"$1"*) return 0 ;; esac; return 1; }
 status_is() { [ "${OUT%% *}" = MAILCANARY ] && [ "$(echo "$OUT" | head -1 | cut -d' ' -f2)" = "$1" ]; }
 rc_is() { [ "$RC" = "$1" ]; }
-jqt() { jq -e "$@" >/dev/null; }
+# jqt EXPR [FILE]: jq -e on FILE or stdin; a missing or empty input is
+# false (jq 1.6 -e says true to nothing).
+jqt() {
+	local in
+	if [ $# -ge 2 ]; then
+		[ -s "${!#}" ] && jq -e "$@" >/dev/null
+		return
+	fi
+	in=$(cat)
+	[ -n "$in" ] && printf '%s\n' "$in" | jq -e "$@" >/dev/null
+}
 faster_than() { [ "$(echo "$SECS < $1" | bc)" = 1 ]; }
 
 # stop_pid PID: TERM, then wait up to 5 s (KILL after), so that what it
