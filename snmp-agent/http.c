@@ -26,8 +26,8 @@
 #include "log.h"
 #include "metrics.h"
 
-#define HTTP_CONNECTIONS	64	/* at once, in all */
-#define HTTP_PER_IP		8	/* at once, from one address */
+#define HTTP_CONNECTIONS	256	/* at once, in all */
+#define HTTP_PER_IP		16	/* at once, from one address */
 #define HTTP_IDLE_TIMEOUT	10	/* seconds without a byte */
 #define HTTP_REQUEST_MEMORY	(16 * 1024)	/* request line, headers */
 #define HTTP_BODY_MAX		(256 * 1024 * 1024)	/* a rendering */
