@@ -138,24 +138,31 @@ metrics_from_report(struct metrics_probe *m, const char *name,
 	}
 }
 
-/* A label value: \, " and newline escaped, as the format says. */
+/* A label value: \, " and newline escaped, as the format says; the runs
+ * between them copied whole. */
 static void
 add_label(struct buf *b, const char *v)
 {
-	for (; *v != '\0'; v++)
+	size_t n;
+
+	for (;;) {
+		n = strcspn(v, "\\\"\n");
+		buf_add(b, v, n);
+		v += n;
 		switch (*v) {
+		case '\0':
+			return;
 		case '\\':
 			buf_addstr(b, "\\\\");
 			break;
 		case '"':
 			buf_addstr(b, "\\\"");
 			break;
-		case '\n':
-			buf_addstr(b, "\\n");
-			break;
 		default:
-			buf_add(b, v, 1);
+			buf_addstr(b, "\\n");
 		}
+		v++;
+	}
 }
 
 static void
@@ -169,11 +176,14 @@ static void
 series(struct buf *b, const char *name, const struct metrics_probe *m,
     const char *extra)
 {
-	buf_addf(b, "%s{probe=\"", name);
+	buf_addstr(b, name);
+	buf_addstr(b, "{probe=\"");
 	add_label(b, m->name);
 	buf_addstr(b, "\"");
-	if (extra != NULL)
-		buf_addf(b, ",%s", extra);
+	if (extra != NULL) {
+		buf_addstr(b, ",");
+		buf_addstr(b, extra);
+	}
 	buf_addstr(b, "} ");
 }
 
