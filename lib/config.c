@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "file.h"
+#include "metrics.h"
 #include "output.h"
 
 enum setting_type {
@@ -44,7 +45,8 @@ enum setting_type {
 	T_BOOL,		/* on/off, yes/no, true/false, 1/0 */
 	T_STARTTLS,
 	T_OUTPUT,
-	T_RANGE
+	T_RANGE,
+	T_LISTEN	/* IPv4:PORT or [IPv6]:PORT, numeric (metrics.h) */
 };
 
 struct setting {
@@ -137,6 +139,12 @@ static const struct setting settings[] = {
 	    "send notifications when a probe's condition changes"),
 	S(workers, T_COUNT, "16", 1, 256, 0, "N", G,
 	    "most probe cycles running at once"),
+	S(metrics_listen, T_LISTEN, NULL, 0, 0, 0, "ADDR:PORT", G,
+	    "serve Prometheus metrics on http://ADDR:PORT/metrics "
+	    "(ADDR numeric; [ADDR] for IPv6); unset: off"),
+	S(metrics_file, T_PATH, NULL, 0, 0, 0, "FILE", P,
+	    "write the probe's Prometheus metrics to FILE (node_exporter's "
+	    "textfile collector)"),
 };
 #undef S
 #undef P
@@ -499,6 +507,10 @@ config_set(struct config *cfg, const char *key, const char *value,
 		    smtp_schemes : mbox_schemes, err) == -1)
 			return -1;
 		return set_string(field, value, err);
+	case T_LISTEN:
+		if (metrics_parse_listen(value, NULL, NULL, err) == -1)
+			return error_prefix(err, "%s", key);
+		return set_string(field, value, err);
 	case T_STRING:
 	case T_PATH:
 		if (check_text(key, value, err) == -1)
@@ -552,7 +564,7 @@ config_clear(struct config *cfg)
 	for (i = 0; i < NSETTINGS; i++) {
 		switch (settings[i].type) {
 		case T_STRING: case T_ADDRESS: case T_PATH:
-		case T_URL_SMTP: case T_URL_MAILBOX:
+		case T_URL_SMTP: case T_URL_MAILBOX: case T_LISTEN:
 			free(*(char **)((char *)cfg + settings[i].offset));
 			break;
 		default:
@@ -1115,7 +1127,7 @@ config_dump(const struct config *cfg, FILE *fp)
 		fprintf(fp, "%s = ", s->name);
 		switch (s->type) {
 		case T_STRING: case T_ADDRESS: case T_PATH:
-		case T_URL_SMTP: case T_URL_MAILBOX:
+		case T_URL_SMTP: case T_URL_MAILBOX: case T_LISTEN:
 			fprintf(fp, "%s", *(char *const *)field ?
 			    *(char *const *)field : "");
 			break;
@@ -1175,7 +1187,7 @@ config_same(const struct config *a, const struct config *b)
 		fb = (const char *)b + s->offset;
 		switch (s->type) {
 		case T_STRING: case T_ADDRESS: case T_PATH:
-		case T_URL_SMTP: case T_URL_MAILBOX:
+		case T_URL_SMTP: case T_URL_MAILBOX: case T_LISTEN:
 			if (!str_same(*(char *const *)fa, *(char *const *)fb))
 				return 0;
 			break;

@@ -90,6 +90,7 @@ struct config {
 
 	/* check_mailcanary only. */
 	int		 output;	/* enum output_format (output.h) */
+	char		*metrics_file;	/* Prometheus textfile; NULL: none */
 
 	/* mailcanaryd only, per probe. */
 	long		 snmp_index;		/* table row; 0: position */
@@ -99,6 +100,7 @@ struct config {
 	char		*agentx_socket;
 	long		 workers;		/* most cycles running at
 						 * once */
+	char		*metrics_listen;	/* /metrics; NULL: off */
 
 	/* Runtime: derived by config_finish(). */
 	char		*smtp_password;		/* from file or environment */

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "log.h"
+#include "metrics.h"
 #include "output.h"
 #include "probe.h"
 
@@ -454,6 +455,27 @@ configure(const struct cmdline *cl, struct config *cfg, int *format,
 	return check_signal(err);
 }
 
+/*
+ * --metrics-file: the probe's families for node_exporter's textfile
+ * collector (without the latency histogram: the daemon's counts each
+ * canary once as it arrives, and a plugin run, remembering nothing but
+ * the state file, cannot). A file that cannot be written is a WARNING.
+ */
+static void
+write_metrics(const struct config *cfg, struct probe_report *rep)
+{
+	struct metrics_probe m;
+	struct mc_error err;
+	char detail[400];
+
+	deadline_step("writing the metrics file");
+	metrics_from_report(&m, cfg->name, rep);
+	if (metrics_write_file(cfg->metrics_file, &m, &err) == -1) {
+		snprintf(detail, sizeof(detail), "metrics_file: %s", err.msg);
+		verdict_add(&rep->v, MC_WARNING, REASON_INTERNAL, -1, detail);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -506,6 +528,8 @@ main(int argc, char *argv[])
 	if (probe_run(&cfg, 0, &rep, &err) == -1) {
 		rc = fail(cfg.output, &err);
 	} else {
+		if (cfg.metrics_file != NULL)
+			write_metrics(&cfg, &rep);
 		disarm_backstop();
 		config_output_opts(&cfg, &opts);
 		rc = output_print(stdout, &opts, &rep.st, &rep.v, rep.now);

@@ -398,6 +398,9 @@ agent_snapshot_free(struct snapshot *s)
 	free(s->canaries);
 	s->canaries = NULL;
 	s->ncanaries = 0;
+	free(s->seen);
+	s->seen = NULL;
+	s->nseen = 0;
 }
 
 void

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "metrics.h"
+
 /* enterprises.32473: RFC 5612's documentation number, until the project
  * has its own Private Enterprise Number. The one place it is written. */
 #define AGENT_ENTERPRISE	32473
@@ -33,6 +35,12 @@ struct canary_row {
  * resolved. */
 #define AGENT_CANARIES_INFLIGHT	32
 #define AGENT_CANARIES_RESOLVED	5
+
+/* A canary delivered (or late) and its latency, seconds. */
+struct snap_seen {
+	unsigned long	seq;
+	double		latency;
+};
 
 /* What the tables show of one probe: a copy, made after each cycle. The
  * canary rows are owned by the snapshot (agent_snapshot_free). */
@@ -60,6 +68,15 @@ struct snapshot {
 	char		canary_bounce_status[17];
 	struct canary_row *canaries;	/* ordered by seq */
 	size_t		ncanaries;
+	/* The cycle failed (no report): snap_take() keeps the counters. */
+	int		failed;
+	/* /metrics (http.c): the same in metrics.h's terms, with the
+	 * latency histogram that snap_take() keeps across cycles. */
+	struct metrics_probe metrics;
+	/* A cycle's: the canaries delivered or late in its state; the
+	 * served one's: those the histogram has counted. By seq; owned. */
+	struct snap_seen *seen;
+	size_t		nseen;
 };
 
 /* Connects as an AgentX subagent and registers the tables and

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "config.h"
 #include "file.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "priv.h"
@@ -168,6 +169,8 @@ main(int argc, char *argv[])
 	if (o.check) {
 		sched_dump(stdout);
 		printf("# agentx_socket = %s\n", global.agentx_socket);
+		printf("# metrics_listen = %s\n", global.metrics_listen ?
+		    global.metrics_listen : "(off)");
 		return 0;
 	}
 	start_at("detaching");
@@ -180,6 +183,14 @@ main(int argc, char *argv[])
 		log_warnx("cannot start the SNMP agent");
 		notify_status("failed: cannot start the SNMP agent on %s",
 		    global.agentx_socket);
+		return 1;
+	}
+	/* Before the drop of privileges: the port may be one below 1024. */
+	start_at("listening for /metrics");
+	if (global.metrics_listen != NULL &&
+	    http_start(global.metrics_listen, &err) == -1) {
+		log_warnx("%s", err.msg);
+		notify_status("failed: %s", err.msg);
 		return 1;
 	}
 	if (o.user != NULL && become_user(&o, uid, gid) == -1) {
@@ -201,6 +212,7 @@ main(int argc, char *argv[])
 	    sched_count(), global.agentx_socket);
 	notify_serving(sched_count(), o.start_timeout, summary);
 	sched_run(o.path);
+	http_stop();
 	config_clear(&global);
 	agent_shutdown();
 	curl_global_cleanup();

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "config.h"
 #include "deadline.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "pool.h"
@@ -254,6 +255,7 @@ sched_republish(void)
 		free(published);
 		published = NULL;
 		agent_publish(NULL, 0);
+		http_publish(NULL, 0);
 		return;
 	}
 	for (i = 0; i < nslots; i++)
@@ -263,6 +265,7 @@ sched_republish(void)
 	if (agent_publish(v, n) == -1)
 		log_warnx("out of memory: mcCanaryTable is empty until the "
 		    "next cycle");
+	http_publish(v, n);
 	free(published);
 	published = v;
 }
@@ -326,6 +329,8 @@ sched_reload(const char *path)
 		n->snap = o->snap;
 		o->snap.canaries = NULL;
 		o->snap.ncanaries = 0;
+		o->snap.seen = NULL;
+		o->snap.nseen = 0;
 		n->snap.index = n->cfg.snmp_index > 0 ?
 		    (unsigned long)n->cfg.snmp_index : i + 1;
 		n->next_run = o->next_run;

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "output.h"
 #include "snap.h"
@@ -61,6 +62,40 @@ snap_canaries(struct snapshot *s, const struct state *st)
 		text_sanitize(r->queue_id);
 		text_sanitize(r->bounce_status);
 	}
+}
+
+/* The canaries delivered or late in the state, for the histogram.
+ * Out of memory, none: snap_take() then counts nothing this cycle. */
+static void
+snap_seen(struct snapshot *s, const struct state *st)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].status == CANARY_DELIVERED ||
+		    st->c[i].status == CANARY_LATE)
+			n++;
+	s->nseen = 0;
+	if (n == 0 || (s->seen = calloc(n, sizeof(*s->seen))) == NULL)
+		return;
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].status == CANARY_DELIVERED ||
+		    st->c[i].status == CANARY_LATE) {
+			s->seen[s->nseen].seq = st->c[i].seq;
+			s->seen[s->nseen++].latency = st->c[i].latency;
+		}
+}
+
+/* The metrics of a probe without a report: state unknown. */
+static void
+snap_metrics_unknown(struct snapshot *s)
+{
+	memset(&s->metrics, 0, sizeof(s->metrics));
+	snprintf(s->metrics.name, sizeof(s->metrics.name), "%s", s->name);
+	s->metrics.state = s->state;
+	s->metrics.condition = s->condition;
+	s->metrics.greylist_delay = -1;
+	s->metrics.has_hist = 1;
 }
 
 void
@@ -132,6 +167,9 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	text_sanitize(s->text);
 	text_sanitize(s->bounce_diag);
 	snap_canaries(s, st);
+	metrics_from_report(&s->metrics, cfg->name, rep);
+	s->metrics.has_hist = 1;
+	snap_seen(s, st);
 }
 
 void
@@ -142,6 +180,8 @@ snap_from_error(struct snapshot *s, const char *name, const char *msg)
 	s->condition = COND_PENDING;
 	snprintf(s->text, sizeof(s->text), "MAILCANARY UNKNOWN - %s", msg);
 	text_sanitize(s->text);
+	s->failed = 1;
+	snap_metrics_unknown(s);
 }
 
 void
@@ -151,6 +191,7 @@ snap_unknown(struct snapshot *s, unsigned long index, const char *name)
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->state = 4;
 	s->condition = COND_PENDING;
+	snap_metrics_unknown(s);
 }
 
 void
@@ -160,6 +201,58 @@ snap_reset_counters(struct snapshot *s)
 	s->bounced = s->bogus = 0;
 	s->delayed = s->hidden = 0;
 	s->late = s->submit_failed = 0;
+	/* The canaries counted stay counted: the counters restart from
+	 * what happens next. */
+	s->metrics.sent = s->metrics.delivered = 0;
+	s->metrics.hidden = s->metrics.late = 0;
+	s->metrics.bounced = s->metrics.bogus = 0;
+	s->metrics.delayed = s->metrics.unparseable = 0;
+	memset(&s->metrics.hist, 0, sizeof(s->metrics.hist));
+}
+
+/*
+ * The histogram of a served snapshot s, whose old one counted old->seen:
+ * each canary of s->seen that old did not count is counted now, once.
+ * Both lists are by seq. s->seen becomes what is counted.
+ */
+static void
+snap_count(struct snapshot *s, const struct snapshot *old)
+{
+	size_t i, k = 0;
+
+	s->metrics.hist = old->metrics.hist;
+	for (i = 0; i < s->nseen; i++) {
+		while (k < old->nseen && old->seen[k].seq < s->seen[i].seq)
+			k++;
+		if (k < old->nseen && old->seen[k].seq == s->seen[i].seq)
+			continue;
+		metrics_observe(&s->metrics.hist, s->seen[i].latency);
+	}
+}
+
+/* A failed cycle tells nothing of the counters and gauges: s keeps
+ * old's, and what old counted. */
+static void
+snap_keep(struct snapshot *s, struct snapshot *old)
+{
+	int state = s->metrics.state, condition = s->metrics.condition;
+
+	s->sent = old->sent;
+	s->delivered = old->delivered;
+	s->bounced = old->bounced;
+	s->bogus = old->bogus;
+	s->delayed = old->delayed;
+	s->hidden = old->hidden;
+	s->late = old->late;
+	s->submit_failed = old->submit_failed;
+	s->metrics = old->metrics;
+	s->metrics.state = state;
+	s->metrics.condition = condition;
+	free(s->seen);
+	s->seen = old->seen;
+	s->nseen = old->nseen;
+	old->seen = NULL;
+	old->nseen = 0;
 }
 
 static const char *
@@ -197,6 +290,10 @@ snap_take(struct snapshot *cur, struct snapshot *next, int first,
 	s.index = old.index;
 	s.discontinuity = old.discontinuity;
 	s.last_change = old.last_change;
+	if (s.failed)
+		snap_keep(&s, cur);
+	else
+		snap_count(&s, &old);
 	if (first)
 		log_info("probe %s: first cycle: %s", s.name, s.text);
 	else if (s.state == 4 && strcmp(s.text, old.text) != 0)
@@ -215,4 +312,6 @@ snap_take(struct snapshot *cur, struct snapshot *next, int first,
 	*cur = s;
 	next->canaries = NULL;
 	next->ncanaries = 0;
+	next->seen = NULL;
+	next->nseen = 0;
 }

@@ -92,6 +92,14 @@ test_values(void **unused)
 		{ "fresh_address", "off", 1, NULL },
 		{ "fresh_address", "perhaps", 0, "on or off" },
 		{ "output", "json", 1, NULL },
+		{ "metrics_listen", "127.0.0.1:9555", 1, NULL },
+		{ "metrics_listen", "[::1]:9555", 1, NULL },
+		{ "metrics_listen", "localhost:9555", 0, "numeric IPv4" },
+		{ "metrics_listen", "::1:9555", 0, "in brackets" },
+		{ "metrics_listen", "127.0.0.1:0", 0, "not '127.0.0.1:0'" },
+		{ "metrics_listen", "127.0.0.1:65536", 0, "numeric" },
+		{ "metrics_listen", "[::1]9555", 0, "numeric" },
+		{ "metrics_listen", "127.0.0.1:", 0, "numeric" },
 		{ "nonsense", "1", 0, "unknown setting" },
 		{ "smtp_user", "x\001y", 0, "control" },
 	};
@@ -126,7 +134,8 @@ test_table(void **unused)
 	    "mailbox-password-file", "bounce-mailbox", "bounce-user",
 	    "bounce-password-file", "ca-file", "insecure", "state-dir",
 	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
-	    "timeout", "history", "max-message-size", "output", NULL };
+	    "timeout", "history", "max-message-size", "output", "metrics-file",
+	    NULL };
 	static const char *const switches[] = { "insecure", "keep",
 	    "no-send", NULL };
 	static const char letters[] = "SfrMwct";
