@@ -202,7 +202,7 @@ foreach ($GROUPS as $g => $G) {
 	    'dynamic_labels' => '', 'force_rules_legend' => '', 'tab_width' => '',
 	    'legend_position' => '', 'legend_direction' => '');
 	if ($G[5] == 'on')
-		$gf['auto_scale_opts'] = 1;	/* rigid: --lower/--upper-limit */
+		$gf['auto_scale'] = '';	/* fixed: --lower/--upper-limit, --rigid */
 	foreach ($gf as $k => $v) {
 		$o(3, "<t_$k></t_$k>");
 		$o(3, "<$k>" . x($v) . "</$k>");

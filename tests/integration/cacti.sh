@@ -6,7 +6,7 @@
 # comes back from graph_image.php (PHP's built-in web server).
 # Ports: CACTI_TEST_PORT (mail path) and +150 snmpd, +160 MariaDB, +170 web.
 # CACTI_SCREENSHOT=FILE: also a headless Chromium screenshot of the graph
-# page (scripts/cacti-screenshot); CACTI_POLLS=N polls N times, 30 s apart.
+# page (scripts/cacti-screenshot), after CACTI_POLLS minutes of 30 s polls.
 . "$(dirname "$0")/../lib.sh"
 require_servers
 for c in snmpd snmpget mariadbd mariadb-install-db php rrdtool; do
@@ -92,6 +92,12 @@ mariadb --no-defaults -S "$X/db.sock" -uroot -e "
 # /etc/cacti/debian.php) and the rra, log and cache links are our own.
 C=$X/cacti; S=$C/site
 cp -a /usr/share/cacti "$C"
+# Debian's links out of the tree (jQuery, fonts, ...) are relative: made
+# absolute, they work from the copy; links inside it (resource) stay ours.
+while IFS= read -r l; do
+	r=$(readlink -f "/usr/share/cacti/${l#"$C"/}")
+	case $r in /usr/share/cacti/*|"") ;; *) [ -e "$r" ] && ln -sfn "$r" "$l" ;; esac
+done < <(find "$C" -type l)
 rm -f "$S/include/config.php" "$S/rra" "$S/log" "$S/cache"
 mkdir -p "$S/rra" "$S/log" "$S/cache" "$X/csrf"
 cp -a /var/lib/cacti/cache/. "$S/cache/" 2>/dev/null || true
@@ -143,7 +149,12 @@ check "Cacti's CLI runs against the private database" bash -c "[ $RC = 0 ] && gr
 
 # The package, with Cacti's own importer.
 PROFILE=1
-[ -n "$SHOT" ] && PROFILE=2	# 30 s steps, for a picture within minutes
+if [ -n "$SHOT" ]; then
+	# For a picture within minutes: 30 s steps, and each poller.php polls
+	# twice, 30 s apart, as when cron starts it every minute.
+	PROFILE=2
+	SQL -e "REPLACE INTO settings (name, value) VALUES ('poller_interval', '30'), ('cron_interval', '60')"
+fi
 OUT=$(cli import_package.php --filename="$PKG" --profile-id=$PROFILE); RC=$?
 check "import_package.php takes the package (signature, templates, query XML)" \
     bash -c "[ $RC = 0 ] && ! grep -qi 'fail\|error' <<<'$OUT'"
@@ -175,7 +186,7 @@ check "mailcanaryd: healthy delivered a canary" wait_get $E.9.7 1 40
 check "mailcanaryd: void hid one" wait_get $E.13.2 1 45
 
 # The device, the query, a graph of each template for each probe.
-OUT=$(cli add_device.php --description=mailcanary --ip=127.0.0.1 --template=0 \
+OUT=$(cli add_device.php --description=localhost --ip=127.0.0.1 --template=0 \
     --version=2 --community=public --port=$SNMP_PORT --avail=snmp --timeout=2000); RC=$?
 H=$(sed -n 's/.*device-id: (\([0-9]*\)).*/\1/p' <<<"$OUT")
 check "add_device.php: device $H" bash -c "[ $RC = 0 ] && [ -n '$H' ]"
@@ -205,13 +216,13 @@ snap() {	# FILE: every output column of both probes, "OID VALUE"
 }
 poll() {
 	snap "$X/before"
-	(cd "$S" && timeout 120 php poller.php --force >>"$X/poller.log" 2>&1)
+	(cd "$S" && timeout 150 php poller.php --force >>"$X/poller.log" 2>&1)
 	wait_helpers 150 || HELPERS_LEFT="$HELPERS_LEFT $(helpers | tr '\n' ' ')"
 	snap "$X/after"
 }
 POLLS=${CACTI_POLLS:-3}; HELPERS_LEFT=""
 for i in $(seq 1 "$POLLS"); do
-	[ "$i" -gt 1 ] && sleep $([ -n "$SHOT" ] && echo 30 || echo 2)
+	[ "$i" -gt 1 ] && [ -z "$SHOT" ] && sleep 2
 	poll
 done
 # Cacti 1.2.24 on PHP 8.2 logs deprecations (dynamic properties): not ours.
@@ -262,7 +273,8 @@ check "healthy's outcomes RRD: COUNTER data sources, 300 s step (or 30 s)" \
     bash -c "rrdtool info '$DELF' | grep -q '^ds\[delivered\].type = \"COUNTER\"' && rrdtool info '$DELF' | grep -qE '^step = (300|30)$'"
 
 # A graph through graph_image.php, from PHP's built-in web server.
-php -S 127.0.0.1:$WEB_PORT -t "$S" >"$X/web.log" 2>&1 &
+mkdir -p "$X/sessions"
+php -d session.save_path="$X/sessions" -S 127.0.0.1:$WEB_PORT -t "$S" >"$X/web.log" 2>&1 &
 CLEANUP+=("stop_pid $!")
 for i in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$WEB_PORT/" && break; sleep 0.1; done
 G=$(SQL -e "SELECT gl.id FROM graph_local gl JOIN graph_templates gt ON gt.id = gl.graph_template_id
@@ -280,13 +292,19 @@ check "the PNG is ${PW}x$PH: the ${GW}x$GH canvas plus margins" \
 diag "graph $G: ${GW}x$GH in a ${PW}x$PH PNG"
 
 if [ -n "$SHOT" ]; then
+	# The graph page as the guest account sees it: healthy's six graphs,
+	# the last half hour, two columns.
+	SQL -e "REPLACE INTO settings_user (user_id, name, value)
+		SELECT id, 'default_timespan', '1' FROM user_auth WHERE username = 'guest'"
 	mkdir -p "$X/chromium"
-	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-	    --user-data-dir="$X/chromium" --window-size=1100,1050 \
-	    --virtual-time-budget=8000 --screenshot="$SHOT" \
-	    "http://127.0.0.1:$WEB_PORT/graph.php?action=view&local_graph_id=$G&rra_id=all" \
+	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+	    --user-data-dir="$X/chromium" --window-size=1500,1400 \
+	    --virtual-time-budget=15000 --screenshot="$SHOT" \
+	    "http://127.0.0.1:$WEB_PORT/graph_view.php?action=preview&host_id=$H&rfilter=healthy&columns=2&graphs=6" \
 	    >"$X/chromium.log" 2>&1
-	check "chromium: a screenshot of graph.php in $SHOT" \
+	check "chromium: a screenshot of graph_view.php in $SHOT" \
 	    bash -c "head -c 8 '$SHOT' | od -An -tx1 | tr -d ' \n' | grep -qx 89504e470d0a1a0a"
 fi
+# CACTI_PAUSE=SECONDS: everything stays up that long, for a person.
+[ -n "${CACTI_PAUSE:-}" ] && diag "pausing: http://127.0.0.1:$WEB_PORT/, $X" && sleep "$CACTI_PAUSE"
 done_testing
