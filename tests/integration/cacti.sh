@@ -240,8 +240,11 @@ SQL -e "SELECT dl.snmp_index, REPLACE(dtd.data_source_path, '<path_rra>', '$S/rr
 	JOIN data_template_rrd dtr ON dtr.local_data_id = dl.id
 	JOIN snmp_query_graph_rrd sqgr ON sqgr.data_template_rrd_id = dtr.local_data_template_rrd_id
 	WHERE dl.host_id = '$H'" | sort -u >"$X/sources"
-oid_of() {	# field name from the query XML -> column OID
-	sed -n "/<$1>/,/<\/$1>/s/.*<oid>\.\([^<]*\)<.*/\1/p" "$top_srcdir/packaging/cacti/mailcanary.xml"
+oid_of() {	# column name -> its OID, from the MIB (not from the query XML)
+	local n
+	n=$(awk -v c="$1" '$1 == c && $2 == "OBJECT-TYPE" { f = 1 }
+		f && /::= *\{ *mcProbeEntry/ { print $(NF - 1); exit }' "$top_srcdir/mibs/MAILCANARY-MIB.txt")
+	echo "$E.${n:-0}"
 }
 NS=$(wc -l <"$X/sources"); NF=$(cut -f2 "$X/sources" | sort -u | wc -l)
 check "32 data sources in 12 RRD files ($NS in $NF)" test "$NS $NF" = "32 12"
