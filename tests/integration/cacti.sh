@@ -164,6 +164,7 @@ check "the package's template is cacti_data_query_mailcanary.xml" bash -c \
     "zcat '$PKG' | sed -n 's/.*<data>\(.*\)<\/data>.*/\1/p' | sed -n 2p | base64 -d | cmp - '$top_srcdir/packaging/cacti/cacti_data_query_mailcanary.xml'"
 Q=$(SQL -e "SELECT id FROM snmp_query WHERE xml_path = '<path_cacti>/resource/snmp_queries/mailcanary.xml'")
 check "the data query is there ($Q)" test -n "$Q"
+[ -n "$Q" ] || { echo "Bail out! the package did not import: $(tail -3 <<<"$OUT")"; exit 1; }
 NGT=$(SQL -e "SELECT COUNT(*) FROM graph_templates WHERE name LIKE 'mailcanary - %'")
 NDT=$(SQL -e "SELECT COUNT(*) FROM data_template WHERE name LIKE 'mailcanary - %'")
 NQG=$(SQL -e "SELECT COUNT(*) FROM snmp_query_graph WHERE snmp_query_id = '$Q'")
