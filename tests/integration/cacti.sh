@@ -290,10 +290,15 @@ check "graph_image.php: a PNG for graph $G" \
 PW=$(od -An -tu1 -j16 -N4 "$X/graph.png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
 PH=$(od -An -tu1 -j20 -N4 "$X/graph.png" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
 # rrdtool draws the canvas at width x height; Cacti's title, axis labels
-# and the legend (two lines a data source here) go around it.
-check "the PNG is ${PW}x$PH: the ${GW}x$GH canvas plus margins" \
-    bash -c "[ $PW -gt $GW ] && [ $PW -le $((GW + 150)) ] && [ $PH -gt $((GH + 8 * 12)) ] && [ $PH -le $((GH + 300)) ]"
-diag "graph $G: ${GW}x$GH in a ${PW}x$PH PNG"
+# and the legend (a line a data source here) go around it. graph_json.php
+# is Cacti's rrdtool graphv of the same graph: the canvas and the margins.
+curl -s -o "$X/graph.json" "http://127.0.0.1:$WEB_PORT/graph_json.php?local_graph_id=$G&rra_id=1"
+read -r JGW JGH JL JT JIW JIH <<<"$(jq -r '[.graph_width, .graph_height, .graph_left, .graph_top, .image_width, .image_height] | map(tostring) | join(" ")' "$X/graph.json" 2>/dev/null)"
+check "graph_json.php: rrdtool drew the ${GW}x$GH canvas of the template (${JGW:-?}x${JGH:-?} at ${JL:-?},${JT:-?})" \
+    test "${JGW:-}x${JGH:-}" = "${GW}x$GH"
+check "the PNG is ${PW}x$PH: the canvas plus Cacti's margins, ${JIW:-?}x${JIH:-?}" \
+    bash -c "[ '${PW}x$PH' = '${JIW:-}x${JIH:-}' ] && [ $PW -gt $((GW + ${JL:-0})) ] && [ $PH -gt $((GH + ${JT:-0} + 8 * 12)) ]"
+diag "graph $G: ${GW}x$GH at ${JL:-?},${JT:-?} in a ${PW}x$PH PNG"
 
 if [ -n "$SHOT" ]; then
 	# The graph page as the guest account sees it: healthy's six graphs,
