@@ -206,6 +206,7 @@ for probe in healthy void; do
 		grep -q 'Graph Added' <<<"$OUT" || bad="$bad $probe/$gt"
 	done
 done
+OUT=""
 NG=$(SQL -e "SELECT COUNT(*) FROM graph_local WHERE host_id = '$H'")
 check "add_graphs.php: 12 graphs, 6 per probe ($NG)${bad:+ (failed:$bad)}" \
     bash -c "[ -z '$bad' ] && [ '$NG' = 12 ]"
@@ -293,7 +294,7 @@ PH=$(od -An -tu1 -j20 -N4 "$X/graph.png" | awk '{ print $1 * 16777216 + $2 * 655
 # and the legend (a line a data source here) go around it. graph_json.php
 # is Cacti's rrdtool graphv of the same graph: the canvas and the margins.
 curl -s -o "$X/graph.json" "http://127.0.0.1:$WEB_PORT/graph_json.php?local_graph_id=$G&rra_id=1"
-read -r JGW JGH JL JT JIW JIH <<<"$(jq -r '[.graph_width, .graph_height, .graph_left, .graph_top, .image_width, .image_height] | map(tostring) | join(" ")' "$X/graph.json" 2>/dev/null)"
+read -r JGW JGH JL JT JIW JIH <<<"$(jq -r '[.graph_width, .graph_height, .graph_left, .graph_top, .image_width, .image_height] | map(. // 0 | tostring) | join(" ")' "$X/graph.json" 2>/dev/null)"
 check "graph_json.php: rrdtool drew the ${GW}x$GH canvas of the template (${JGW:-?}x${JGH:-?} at ${JL:-?},${JT:-?})" \
     test "${JGW:-}x${JGH:-}" = "${GW}x$GH"
 check "the PNG is ${PW}x$PH: the canvas plus Cacti's margins, ${JIW:-?}x${JIH:-?}" \
