@@ -42,7 +42,9 @@ trap on_exit EXIT
 # What the sanitizer builds (tests/fuzz, agent-asan.sh) compile the library
 # from, without automake: its sources and the packages it needs.
 LIB_SOURCES=$(echo "$top_srcdir"/lib/*.c)
-LIB_PKGS="libcurl jansson libcrypto gmime-3.0"
+LIB_PKGS="libcurl jansson libcrypto gmime-3.0 libmicrohttpd"
+# What configure defines for the library, for the sanitizer builds.
+LIB_DEFS='-D_GNU_SOURCE -DPACKAGE_VERSION="0-sanitizer"'
 # lsan_glib_suppressions FILE: GLib keeps its type system for the life of
 # the process; LeakSanitizer is told those are not leaks.
 lsan_glib_suppressions() {

@@ -14,7 +14,7 @@ if [ -z "$CLANG" ] || ! "$CLANG" -fsanitize=fuzzer -x c -o /dev/null - \
 fi
 OUT=$(mktemp -d); CLEANUP+=("rm -rf $OUT /tmp/mc-fuzz-state-*")
 src=$top_srcdir
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib -D_GNU_SOURCE $(pkg-config --cflags $LIB_PKGS)"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib $LIB_DEFS $(pkg-config --cflags $LIB_PKGS)"
 libs="$(pkg-config --libs $LIB_PKGS) -lm"
 lsan_glib_suppressions "$OUT/lsan.supp"
 for t in mail state ndr; do

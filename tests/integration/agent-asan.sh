@@ -12,7 +12,7 @@ X=$(mktemp -d /tmp/mailcanary-asan.XXXXXX); CLEANUP+=("rm -rf $X")
 src=$top_srcdir
 # shellcheck disable=SC2086
 if "$CLANG" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-    -fno-sanitize-recover=undefined -pthread -D_GNU_SOURCE -I"$src/lib" -I"$top_builddir" \
+    -fno-sanitize-recover=undefined -pthread $LIB_DEFS -I"$src/lib" -I"$top_builddir" \
     $(pkg-config --cflags $LIB_PKGS) \
     -o "$X/mailcanaryd" "$src"/snmp-agent/*.c $LIB_SOURCES \
     $(pkg-config --libs $LIB_PKGS) -lnetsnmpagent -lnetsnmp -lm \
