@@ -35,6 +35,8 @@ struct canary {
 	char		*via;		/* submission host:port */
 	double		 sent_at;	/* wall clock, submission began */
 	double		 submitted_at;	/* wall clock, final reply to DATA */
+	double		 handover;	/* seconds from connect to the final
+					 * reply to DATA; 0: not measured */
 	enum canary_status status;
 	int		 delayed;	/* a delay DSN came back */
 	char		*smtp_reply;	/* final reply, e.g. "250 2.0.0 Ok" */

@@ -108,6 +108,10 @@ static const struct setting settings[] = {
 	    "CA bundle for TLS"),
 	S(insecure, T_BOOL, "off", 0, 0, 0, NULL, P | D,
 	    "skip TLS certificate verification"),
+	S(ipv4, T_BOOL, "off", 0, 0, '4', NULL, P | D,
+	    "connect over IPv4 only (every server)"),
+	S(ipv6, T_BOOL, "off", 0, 0, '6', NULL, P | D,
+	    "connect over IPv6 only (every server)"),
 	S(state_dir, T_PATH, CONFIG_DEFAULT_STATEDIR, 0, 0, 0, "DIR", P | D,
 	    "where state, lock and key files live"),
 	S(interval, T_SECONDS, "0", 0, 86400 * 7, 0, "SECONDS", P | D,
@@ -1058,6 +1062,10 @@ config_finish(struct config *cfg, struct mc_error *err)
 	if (cfg->mailbox == NULL)
 		return error_set(err, MC_ERR_CONFIG,
 		    "no test mailbox: give --mailbox URL");
+	if (cfg->ipv4 && cfg->ipv6)
+		return error_set(err, MC_ERR_CONFIG,
+		    "ipv4 and ipv6 exclude each other: give -4 or -6, "
+		    "not both");
 	if (cfg->to != NULL && cfg->fresh_address && strchr(cfg->to, '+'))
 		return error_set(err, MC_ERR_CONFIG,
 		    "to '%s' already has a '+' extension; "

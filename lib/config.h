@@ -76,6 +76,8 @@ struct config {
 	char		*bounce_password_file;
 	char		*ca_file;
 	int		 insecure;
+	int		 ipv4;		/* resolve and connect over IPv4 only */
+	int		 ipv6;		/* over IPv6 only; not with ipv4 */
 	char		*state_dir;
 	long		 interval;
 	struct range	 warning;

@@ -526,6 +526,10 @@ net_setup(CURL *h, const struct config *cfg, int tls, const char *user,
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	/* -4 / -6: every connection, whatever the name resolves to. */
+	curl_easy_setopt(h, CURLOPT_IPRESOLVE, cfg->ipv4 ?
+	    CURL_IPRESOLVE_V4 : cfg->ipv6 ? CURL_IPRESOLVE_V6 :
+	    CURL_IPRESOLVE_WHATEVER);
 	if (user != NULL)
 		curl_easy_setopt(h, CURLOPT_USERNAME, user);
 	if (password != NULL)

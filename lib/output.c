@@ -285,6 +285,7 @@ output_perfdata(const struct state *st, const struct verdict *v,
     const struct output_opts *opts, struct perfdata *p)
 {
 	const struct canary *d = state_find_seq(st, v->last_delivered);
+	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	if (d != NULL)
@@ -309,6 +310,13 @@ output_perfdata(const struct state *st, const struct verdict *v,
 	if (d != NULL && d->greylisted && d->greylist_delay >= 0)
 		perf_add(p, "greylist_delay", (double)d->greylist_delay, "s",
 		    NULL, NULL, 0, 0);
+	/* The newest submission's hand-over: the server, not the path. */
+	for (i = st->n; i > 0; i--)
+		if (st->c[i - 1].handover > 0) {
+			perf_add(p, "handover", st->c[i - 1].handover, "s",
+			    NULL, NULL, 1, 3);
+			break;
+		}
 }
 
 /* Reasons worst first, keeping their order otherwise. */

@@ -350,6 +350,7 @@ send_canary(const struct config *cfg, struct state *st,
 	if (rc == 0) {
 		canary_submitted(st, c, res.via, res.reply, res.queue_id,
 		    res.submitted_at);
+		c->handover = res.handover;
 		log_debug("canary #%lu submitted to %s: %s", seq, res.via,
 		    res.reply);
 	} else {

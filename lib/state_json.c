@@ -61,6 +61,9 @@ canary_to_json(const struct canary *c)
 	set_str(o, "via", c->via);
 	set_time(o, "sent_at", c->sent_at);
 	set_time(o, "submitted_at", c->submitted_at);
+	/* A duration, not a time; absent (older files, failed sends): 0. */
+	if (c->handover > 0)
+		json_object_set_new(o, "handover", json_real(c->handover));
 	if (c->delayed)
 		json_object_set_new(o, "delayed", json_true());
 	set_str(o, "smtp_reply", c->smtp_reply);
@@ -179,6 +182,7 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	    get_str(o, "via", &c->via) == -1 ||
 	    get_num(o, "sent_at", &c->sent_at) == -1 ||
 	    get_num(o, "submitted_at", &c->submitted_at) == -1 ||
+	    get_num(o, "handover", &c->handover) == -1 ||
 	    get_str(o, "smtp_reply", &c->smtp_reply) == -1 ||
 	    get_str(o, "queue_id", &c->queue_id) == -1 ||
 	    get_str(o, "error", &c->error) == -1 ||

@@ -92,6 +92,7 @@ submit_send(const struct config *cfg, const char *rcpt, const char *msg,
 	struct upload up = { msg, len, 0 };
 	CURLcode rc;
 	CURL *h;
+	double start;
 	long code = 0;
 	int tls;
 
@@ -121,7 +122,10 @@ submit_send(const struct config *cfg, const char *rcpt, const char *msg,
 		error_prefix(err, "SMTP %s", t.host);
 		goto fail;
 	}
+	/* The hand-over: connect through the final reply to DATA. */
+	start = clock_mono();
 	rc = curl_easy_perform(h);
+	res->handover = clock_mono() - start;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK) {
 		net_error(err, "SMTP", rc, &t, errbuf);

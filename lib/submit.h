@@ -13,6 +13,7 @@ struct submit_result {
 	char	queue_id[128];	/* "" when the reply names none */
 	char	via[300];	/* host:port */
 	double	submitted_at;	/* wall clock at the final reply */
+	double	handover;	/* seconds, connect to the final reply */
 };
 
 /*

@@ -132,15 +132,16 @@ test_table(void **unused)
 	    "smtp-user", "smtp-password-file", "from", "to", "fresh-address",
 	    "mailbox", "mailbox-starttls", "mailbox-user",
 	    "mailbox-password-file", "bounce-mailbox", "bounce-user",
-	    "bounce-password-file", "ca-file", "insecure", "state-dir",
+	    "bounce-password-file", "ca-file", "insecure", "ipv4", "ipv6",
+	    "state-dir",
 	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
 	    "timeout", "history", "max-message-size", "output", "metrics-file",
 	    NULL };
-	static const char *const switches[] = { "insecure", "keep",
-	    "no-send", NULL };
-	static const char letters[] = "SfrMwct";
+	static const char *const switches[] = { "insecure", "ipv4",
+	    "ipv6", "keep", "no-send", NULL };
+	static const char letters[] = "SfrM46wct";
 	static const char *const lettered[] = { "smtp", "from", "to",
-	    "mailbox", "warning", "critical", "timeout" };
+	    "mailbox", "ipv4", "ipv6", "warning", "critical", "timeout" };
 	struct config_option o;
 	struct config cfg;
 	struct mc_error err;
@@ -429,6 +430,16 @@ test_finish_checks(void **unused)
 	config_set(&cfg, "no_send", "on", NULL);
 	config_set(&cfg, "mailbox", "imap://h", NULL);
 	assert_int_equal(config_finish(&cfg, &err), 0);
+	config_clear(&cfg);
+	/* -4 and -6 exclude each other; either alone is fine. */
+	config_init(&cfg);
+	config_set(&cfg, "no_send", "on", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	config_set(&cfg, "ipv6", "on", NULL);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	config_set(&cfg, "ipv4", "on", NULL);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "not both"));
 	config_clear(&cfg);
 }
 

@@ -196,6 +196,59 @@ test_long_output_cap(void **unused)
 	config_clear(&cfg);
 }
 
+/* handover= is the newest submission's, wherever its canary stands. */
+static void
+test_handover(void **unused)
+{
+	struct state st;
+	struct verdict v;
+	struct output_opts o;
+	struct perfdata p;
+	struct canary *c;
+	char out[128], *text = NULL;
+	size_t i, len = 0;
+	FILE *fp;
+
+	(void)unused;
+	setup_cfg();
+	config_output_opts(&cfg, &o);
+	state_init(&st);
+	evaluate(&st, 1, &cfg.warning, &cfg.critical, &v);
+	output_perfdata(&st, &v, &o, &p);
+	for (i = 0; i < p.n; i++)
+		assert_string_not_equal(p.item[i].label, "handover");
+	st.next_seq = 4;
+	c = state_add(&st);
+	c->seq = 1;
+	strcpy(c->token, "1-abc-0123456789abcdef01234567");
+	c->status = CANARY_DELIVERED;
+	c->handover = 2.5;
+	c = state_add(&st);
+	c->seq = 2;
+	strcpy(c->token, "2-abc-0123456789abcdef01234567");
+	c->status = CANARY_IN_FLIGHT;
+	c->handover = 0.0421;
+	c = state_add(&st);
+	c->seq = 3;
+	strcpy(c->token, "3-abc-0123456789abcdef01234567");
+	c->status = CANARY_SUBMIT_FAILED;	/* none measured */
+	output_perfdata(&st, &v, &o, &p);
+	for (i = 0; i < p.n; i++)
+		if (strcmp(p.item[i].label, "handover") == 0)
+			break;
+	assert_true(i < p.n);
+	perf_format(&p.item[i], out, sizeof(out));
+	assert_string_equal(out, "handover=0.042s;;;0");
+	cfg.output = OUTPUT_JSON;
+	fp = open_memstream(&text, &len);
+	print_cfg(fp, &cfg, &st, &v, 1);
+	fclose(fp);
+	assert_non_null(strstr(text, "\"text\":\"handover=0.042s;;;0\""));
+	free(text);
+	state_clear(&st);
+	config_clear(&cfg);
+}
+
 static void
 test_json(void **unused)
 {
@@ -234,6 +287,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_perf_format),
+		cmocka_unit_test(test_handover),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_hidden_line),
 		cmocka_unit_test(test_clock_step),

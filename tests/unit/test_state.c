@@ -95,6 +95,7 @@ test_roundtrip(void **unused)
 	strcpy(c->token, "1-abc-0123456789abcdef01234567");
 	c->status = CANARY_DELIVERED;
 	c->latency = 12;
+	c->handover = 0.125;
 	c->greylisted = 1;
 	c->greylist_delay = 8;
 	state_set_str(&c->queue_id, "4F2A1A72667");
@@ -123,6 +124,9 @@ test_roundtrip(void **unused)
 	assert_string_equal(back.c[0].queue_id, "4F2A1A72667");
 	assert_string_equal(back.c[0].bounce_diag, "550 Empf?nger ?");
 	assert_int_equal(back.c[0].greylist_delay, 8);
+	/* The hand-over comes back; a canary without one keeps 0. */
+	assert_true(back.c[0].handover == 0.125);
+	assert_true(back.c[1].handover == 0);
 	assert_int_equal(back.c[0].nhops, 1);
 	assert_string_equal(back.c[0].hops[0].by, "mx");
 	assert_int_equal(back.c[1].status, CANARY_IN_FLIGHT);
@@ -170,6 +174,24 @@ test_codec(void **unused)
 	assert_int_equal(state_json_parse(text, 10, &back, why, sizeof(why)),
 	    -1);
 	assert_non_null(strstr(why, "not JSON"));
+	assert_int_equal(back.n, 0);
+	free(text);
+	/* A file from before the hand-over was kept loads: 0, not measured. */
+	text = strdup("{\"format_version\": 1, \"next_seq\": 8, "
+	    "\"canaries\": [{\"seq\": 7, \"token\": \"t\", \"status\": "
+	    "\"in_flight\", \"submitted_at\": 1795325409.5}]}");
+	assert_int_equal(state_json_parse(text, strlen(text), &back, why,
+	    sizeof(why)), 0);
+	assert_int_equal(back.n, 1);
+	assert_true(back.c[0].handover == 0);
+	state_clear(&back);
+	free(text);
+	/* A hand-over that is not a number is refused. */
+	text = strdup("{\"format_version\": 1, \"next_seq\": 8, "
+	    "\"canaries\": [{\"seq\": 7, \"token\": \"t\", \"status\": "
+	    "\"in_flight\", \"handover\": \"fast\"}]}");
+	assert_int_equal(state_json_parse(text, strlen(text), &back, why,
+	    sizeof(why)), -1);
 	assert_int_equal(back.n, 0);
 	free(text);
 	/* A canary at next_seq: the seq was not taken before it was saved. */
