@@ -527,8 +527,9 @@ net_setup(CURL *h, const struct config *cfg, int tls, const char *user,
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	/* -4 / -6: every connection, whatever the name resolves to. */
-	curl_easy_setopt(h, CURLOPT_IPRESOLVE, cfg->ipv4 ?
-	    CURL_IPRESOLVE_V4 : cfg->ipv6 ? CURL_IPRESOLVE_V6 :
+	t->ipver = cfg->ipv4 ? 4 : cfg->ipv6 ? 6 : 0;
+	curl_easy_setopt(h, CURLOPT_IPRESOLVE, t->ipver == 4 ?
+	    CURL_IPRESOLVE_V4 : t->ipver == 6 ? CURL_IPRESOLVE_V6 :
 	    CURL_IPRESOLVE_WHATEVER);
 	if (user != NULL)
 		curl_easy_setopt(h, CURLOPT_USERNAME, user);
@@ -612,6 +613,12 @@ net_error(struct mc_error *err, const char *what, CURLcode rc,
 		return error_set(err, code,
 		    "%s %s failed at %s: %s (%s)", what,
 		    t->host, t->step, t->reply, why);
+	/* With -4 or -6, a name of the other family cannot be reached. */
+	if (t->ipver != 0 && (rc == CURLE_COULDNT_CONNECT ||
+	    rc == CURLE_COULDNT_RESOLVE_HOST))
+		return error_set(err, code,
+		    "%s %s failed at %s: %s over IPv%d only (-%d)", what,
+		    t->host, t->step, why, t->ipver, t->ipver);
 	return error_set(err, code,
 	    "%s %s failed at %s: %s", what, t->host,
 	    t->step, why);

@@ -19,6 +19,7 @@ enum net_proto { NET_SMTP, NET_IMAP, NET_POP3 };
 
 struct net_trace {
 	enum net_proto	 proto;
+	int		 ipver;		/* 4 or 6: -4 or -6 given; 0: any */
 	const char	*step;		/* static, also given to deadline_step */
 	char		 reply[512];	/* last line the server sent */
 	/* A refusal (4xx/5xx, NO/BAD, -ERR) of the latest command and that
