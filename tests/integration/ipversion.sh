@@ -80,6 +80,12 @@ check "-6 to 127.0.0.1: UNKNOWN" bash -c '[ "$1" = 3 ] && [ "$(wc -l <<<"$2")" =
 check "-6 to 127.0.0.1: the line names the server and IPv6 only" bash -c 'case $1 in "MAILCANARY UNKNOWN - "*"IMAP 127.0.0.1:'$F_IMAP' failed at IMAP connect: "*" over IPv6 only (-6)"*) ;; *) exit 1 ;; esac' _ "$OUT"
 diag_last
 
+# ---- -4 to an IPv6 literal: the same (localhost alone cannot show -4:
+# libcurl lists 127.0.0.1 first, so it goes there without -4 too) ----
+run --probe lit6only --no-send -4 -M "imap://[::1]:$F_IMAP/INBOX" "${mbox[@]}"
+check "-4 to [::1]: UNKNOWN in one line naming IPv4 only" bash -c '[ "$1" = 3 ] && [ "$(wc -l <<<"$2")" = 1 ] && case $2 in "MAILCANARY UNKNOWN - "*"IMAP [::1]:'$F_IMAP' failed at IMAP connect: "*" over IPv4 only (-4)"*) ;; *) exit 1 ;; esac' _ "$RC" "$OUT"
+diag_last
+
 # ---- -4 with -6: refused in one line ----
 via localhost both -4 -6
 check "-4 -6: UNKNOWN in one line, nothing sent" bash -c '[ "$1" = 3 ] && [ "$2" = "MAILCANARY UNKNOWN - ipv4 and ipv6 exclude each other: give -4 or -6, not both" ]' _ "$RC" "$OUT"
