@@ -122,6 +122,23 @@ stop_pid() {
 	kill -9 "$pid" 2>/dev/null || true
 }
 
+# start_agentx_snmpd DIR PORT: a private snmpd, AgentX master on
+# DIR/agentx.sock, SNMP on udp 127.0.0.1:PORT, stopped by pid at exit;
+# returns once the socket is there.
+start_agentx_snmpd() {
+	local d=$1 port=$2 i
+	cat >"$d/snmpd.conf" <<EOT
+master agentx
+agentXSocket $d/agentx.sock
+agentXPerms 0660 0770
+rocommunity public 127.0.0.1
+EOT
+	snmpd -Lf "$d/snmpd.log" -C -c "$d/snmpd.conf" -I -smux,mta_sendmail \
+	    -p "$d/snmpd.pid" udp:127.0.0.1:"$port"
+	CLEANUP+=("stop_pid \$(cat $d/snmpd.pid 2>/dev/null)")
+	for i in $(seq 1 50); do [ -S "$d/agentx.sock" ] && break; sleep 0.1; done
+}
+
 # start_scripted PORT MODE: a misbehaving server, stopped by pid at exit.
 start_scripted() {
 	local pidf i

@@ -25,15 +25,7 @@ start_mailpath "$BASE"
 X=$(mktemp -d /tmp/mailcanary-prom.XXXXXX); CLEANUP+=("rm -rf $X")
 export SNMP_PERSISTENT_DIR=$X/persist MIBS=
 mkdir -p "$X/persist" "$X/state" "$X/tsdb" "$X/textfile"
-cat >"$X/snmpd.conf" <<EOT
-master agentx
-agentXSocket $X/agentx.sock
-agentXPerms 0660 0770
-rocommunity public 127.0.0.1
-EOT
-snmpd -Lf "$X/snmpd.log" -C -c "$X/snmpd.conf" -I -smux,mta_sendmail \
-    -p "$X/snmpd.pid" udp:127.0.0.1:$SNMP_PORT
-CLEANUP+=("stop_pid \$(cat $X/snmpd.pid 2>/dev/null)")
+start_agentx_snmpd "$X" "$SNMP_PORT"
 write_conf() {	# [LISTEN]: metrics_listen, none when empty
 	cat >"$X/mc.conf" <<EOT
 [global]

@@ -58,16 +58,7 @@ export SNMP_PERSISTENT_DIR=$X/persist MIBS=
 mkdir -p "$X/persist" "$X/state" "$X/creds"
 chmod 700 "$X/creds"
 cp "$MP_ROOT/mbox.pw" "$X/creds/mailbox.pw"; cp "$MP_ROOT/smtp.pw" "$X/creds/bounce.pw"
-cat >"$X/snmpd.conf" <<EOT
-master agentx
-agentXSocket $X/agentx.sock
-agentXPerms 0660 0770
-rocommunity public 127.0.0.1
-EOT
-snmpd -Lf "$X/snmpd.log" -C -c "$X/snmpd.conf" -I -smux,mta_sendmail \
-    -p "$X/snmpd.pid" udp:127.0.0.1:$SNMP_PORT
-CLEANUP+=("stop_pid \$(cat $X/snmpd.pid 2>/dev/null)")
-for i in $(seq 1 50); do [ -S "$X/agentx.sock" ] && break; sleep 0.1; done
+start_agentx_snmpd "$X" "$SNMP_PORT"
 E=1.3.6.1.4.1.32473.1.1.1
 get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
 # Two probes through the mail path; the passwords are credentials.
