@@ -75,6 +75,7 @@ canary_clear(struct canary *c)
 	free(c->bounce_diag);
 	free(c->bounce_reporting_mta);
 	free(c->bounce_remote_mta);
+	free(c->junk_folder);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -206,6 +207,17 @@ canary_late(struct state *st, struct canary *c, double arrived,
 	c->status = CANARY_LATE;
 	arrival(c, arrived, rc, now);
 	st->count.late++;
+	return 0;
+}
+
+int
+canary_junk(struct state *st, struct canary *c, const char *folder)
+{
+	if ((c->status != CANARY_DELIVERED && c->status != CANARY_LATE) ||
+	    c->junk_folder != NULL || state_set_str(&c->junk_folder,
+	    folder) == -1)
+		return -1;
+	st->count.junk++;
 	return 0;
 }
 

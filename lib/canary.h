@@ -60,6 +60,8 @@ struct canary {
 	char		*bounce_reporting_mta;
 	char		*bounce_remote_mta;
 	double		 bounced_at;	/* when the report reached the mailbox */
+	char		*junk_folder;	/* found in this junk folder; NULL:
+					 * in the mailbox's own folder */
 };
 
 /* What one report says about a canary: borrowed views, any may be NULL. */
@@ -122,6 +124,13 @@ int	canary_bounce(struct state *, struct canary *,
  */
 int	canary_delay(struct state *, struct canary *,
 	    const struct canary_report *);
+
+/*
+ * A canary just delivered (or late) was found in junk folder `folder`:
+ * flagged with it and counted (count.junk). 0, or -1 (nothing changed)
+ * when it was not delivered or late, or out of memory.
+ */
+int	canary_junk(struct state *, struct canary *, const char *folder);
 
 /*
  * Mail that is no canary's outcome but is counted with them: a report

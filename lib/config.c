@@ -30,6 +30,7 @@
 
 #include "config.h"
 #include "file.h"
+#include "junk.h"
 #include "metrics.h"
 #include "output.h"
 
@@ -46,7 +47,8 @@ enum setting_type {
 	T_STARTTLS,
 	T_OUTPUT,
 	T_RANGE,
-	T_LISTEN	/* IPv4:PORT or [IPv6]:PORT, numeric (metrics.h) */
+	T_LISTEN,	/* IPv4:PORT or [IPv6]:PORT, numeric (metrics.h) */
+	T_JUNK		/* ok, warning or critical: enum mc_state */
 };
 
 struct setting {
@@ -133,6 +135,13 @@ static const struct setting settings[] = {
 	S(max_message_size, T_BYTES, "10M", 64 * 1024, 1024L * 1024 * 1024,
 	    0, "SIZE", P | D, "larger mail is skipped unread and reported; "
 	    "bytes, or a k or M suffix"),
+	S(junk_folders, T_STRING, NULL, 0, 0, 0, "LIST", P | D,
+	    "IMAP folders also scanned for canaries, separated by commas or "
+	    "blanks (\"Junk E-mail\" in quotes); a canary found there is "
+	    "delivered to junk"),
+	S(junk, T_JUNK, "warning", 0, 0, 0, "STATE", P | D,
+	    "the state of a canary delivered to a junk folder: ok, warning "
+	    "or critical"),
 	S(output, T_OUTPUT, "nagios", 0, 0, 0, "FORMAT", P,
 	    "nagios or json"),
 	S(snmp_index, T_COUNT, "0", 0, 4294967295L, 0, "N", D,
@@ -489,6 +498,8 @@ config_set(struct config *cfg, const char *key, const char *value,
 	static const char *const starttls[] = { "required", "optional",
 	    "never", NULL };
 	static const char *const formats[] = { "nagios", "json", NULL };
+	static const char *const junk_states[] = { "ok", "warning",
+	    "critical", NULL };	/* MC_OK, MC_WARNING, MC_CRITICAL */
 	static const char *const smtp_schemes[] = { "smtp", "smtps", NULL };
 	static const char *const mbox_schemes[] = { "imap", "imaps", "pop3",
 	    "pop3s", NULL };
@@ -543,6 +554,9 @@ config_set(struct config *cfg, const char *key, const char *value,
 		if (range_parse(field, value, err) == -1)
 			return error_prefix(err, "%s", key);
 		return 0;
+	case T_JUNK:
+		return set_keyword(field, key, value, junk_states,
+		    "ok, warning or critical", err);
 	}
 	return error_set(err, MC_ERR_CONFIG, "setting '%s' has no type", key);
 }
@@ -1035,6 +1049,21 @@ load_password(const char *file, const char *env, char **out,
 	return 0;
 }
 
+/* junk_folders: a list junk.h can parse, of an IMAP mailbox's folders. */
+static int
+config_finish_junk(const struct config *cfg, struct mc_error *err)
+{
+	if (cfg->junk_folders == NULL)
+		return 0;
+	if (junk_list_parse(cfg->junk_folders, NULL, err) == -1)
+		return -1;
+	if (strncasecmp(cfg->mailbox, "pop3", 4) == 0)
+		return error_set(err, MC_ERR_CONFIG,
+		    "junk_folders needs an IMAP mailbox: POP3 has no folders "
+		    "(mailbox is '%s')", cfg->mailbox);
+	return 0;
+}
+
 int
 config_finish(struct config *cfg, struct mc_error *err)
 {
@@ -1095,6 +1124,8 @@ config_finish(struct config *cfg, struct mc_error *err)
 	    cfg->bounce_password_file, "MAILCANARY_BOUNCE_PASSWORD",
 	    &cfg->bounce_password, err) == -1)
 		return -1;
+	if (config_finish_junk(cfg, err) == -1)
+		return -1;
 
 	if (cfg->probe != NULL) {
 		snprintf(cfg->name, sizeof(cfg->name), "%s", cfg->probe);
@@ -1124,6 +1155,7 @@ config_dump(const struct config *cfg, FILE *fp)
 {
 	static const char *tls[] = { "required", "optional", "never" };
 	static const char *out[] = { "nagios", "json" };
+	static const char *junk_names[] = { "ok", "warning", "critical" };
 	const struct setting *s;
 	const void *field;
 	size_t i;
@@ -1155,6 +1187,9 @@ config_dump(const struct config *cfg, FILE *fp)
 			break;
 		case T_RANGE:
 			fprintf(fp, "%s", ((const struct range *)field)->text);
+			break;
+		case T_JUNK:
+			fprintf(fp, "%s", junk_names[*(const int *)field]);
 			break;
 		}
 		fputc('\n', fp);
@@ -1208,6 +1243,7 @@ config_same(const struct config *a, const struct config *b)
 		case T_BOOL:
 		case T_STARTTLS:
 		case T_OUTPUT:
+		case T_JUNK:
 			if (*(const int *)fa != *(const int *)fb)
 				return 0;
 			break;

@@ -89,6 +89,10 @@ struct config {
 	long		 history;
 	long		 max_message_size;	/* bytes; larger mail
 						 * skipped */
+	char		*junk_folders;	/* IMAP folders also scanned, as
+					 * given (junk.h parses it) */
+	int		 junk;		/* enum mc_state of a canary found
+					 * in one: MC_OK, _WARNING, _CRITICAL */
 
 	/* check_mailcanary only. */
 	int		 output;	/* enum output_format (output.h) */

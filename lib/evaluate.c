@@ -75,6 +75,18 @@ evaluate_canary(const struct canary *c, const struct range *warn,
 }
 
 void
+evaluate_junk(const struct state *st, int junk_state, struct verdict *v)
+{
+	const struct canary *c = state_find_seq(st, v->outcome);
+
+	/* A problem clears only when a later canary reaches the inbox:
+	 * then the outcome is that canary, which has no junk folder. */
+	if (c != NULL && c->junk_folder != NULL &&
+	    (c->status == CANARY_DELIVERED || c->status == CANARY_LATE))
+		verdict_add(v, junk_state, REASON_JUNK, v->outcome, NULL);
+}
+
+void
 verdict_add(struct verdict *v, int state, int code, long canary,
     const char *detail)
 {

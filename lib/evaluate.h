@@ -52,6 +52,12 @@ int	evaluate_canary(const struct canary *, const struct range *warn,
 /* Computes the verdict. Run errors are added after with verdict_add(). */
 void	evaluate(const struct state *, double now, const struct range *warn,
 	    const struct range *crit, struct verdict *);
+/*
+ * Adds the junk reason when the verdict's outcome canary was delivered
+ * (or late) into a junk folder: in state junk_state (the `junk` setting:
+ * MC_OK, MC_WARNING or MC_CRITICAL). Call after evaluate().
+ */
+void	evaluate_junk(const struct state *, int junk_state, struct verdict *);
 void	verdict_add(struct verdict *, int state, int code, long canary,
 	    const char *detail);
 /*

@@ -125,9 +125,11 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 			snprintf(extra, sizeof(extra), ", greylisted %s%s%s",
 			    d2, err[0] ? " at " : "", err);
 		}
-		snprintf(out, outlen, "#%lu sent %s, %s in %s%s", c->seq, sent,
-		    c->status == CANARY_LATE ? "LATE: arrived" : "delivered",
-		    d1, extra);
+		clean(c->junk_folder, qid, sizeof(qid));
+		snprintf(out, outlen, "#%lu sent %s, %s in %s%s%s%s%s", c->seq,
+		    sent, c->status == CANARY_LATE ? "LATE: arrived" :
+		    "delivered", d1, extra, qid[0] ? " (in junk folder " : "",
+		    qid, qid[0] ? ")" : "");
 		return;
 	case CANARY_HIDDEN:
 		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
@@ -227,6 +229,18 @@ reason_missing(const struct canary *c, const struct reason *r, double now,
 	    "in flight for", d1);
 }
 
+/* Delivered, but into a junk folder: which canary, where, how fast. */
+static void
+reason_junk(const struct canary *c, char *out, size_t outlen)
+{
+	char d1[16], folder[300];
+
+	output_duration(c->latency, d1, sizeof(d1));
+	clean(c->junk_folder, folder, sizeof(folder));
+	snprintf(out, outlen, "delivered to Junk: canary #%lu in %s after %s",
+	    c->seq, folder, d1);
+}
+
 void
 output_reason(const struct state *st, const struct reason *r, double now,
     char *out, size_t outlen)
@@ -274,6 +288,9 @@ output_reason(const struct state *st, const struct reason *r, double now,
 		    via[0] ? " from " : "", via, txt[0] ? " (\"" : "", txt,
 		    txt[0] ? "\")" : "");
 		return;
+	case REASON_JUNK:
+		reason_junk(c, out, outlen);
+		return;
 	default:
 		clean(r->detail, out, outlen);
 		return;
@@ -307,6 +324,7 @@ output_perfdata(const struct state *st, const struct verdict *v,
 	    0, 0);
 	perf_add(p, "delayed_dsn", (double)st->count.delayed_dsn, "c", NULL,
 	    NULL, 0, 0);
+	perf_add(p, "junk", (double)st->count.junk, "c", NULL, NULL, 0, 0);
 	if (d != NULL && d->greylisted && d->greylist_delay >= 0)
 		perf_add(p, "greylist_delay", (double)d->greylist_delay, "s",
 		    NULL, NULL, 0, 0);

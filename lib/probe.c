@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "deadline.h"
+#include "junk.h"
 #include "log.h"
 #include "mailbox.h"
 #include "message.h"
@@ -37,6 +38,9 @@ struct scan_ctx {
 	size_t			 skipped;	/* not read, this run */
 	size_t			 oversize_more;	/* oversize, not noted */
 	size_t			 unparseable;	/* unreadable bounces, this run */
+	const char		*junk;		/* the junk folder read; NULL:
+						 * the test mailbox */
+	struct cursor		*junk_cur;	/* its cursor */
 };
 
 /* A header field of a skipped message, short and safe to print. */
@@ -141,12 +145,16 @@ scan_found(void *arg, const struct mailbox_msg *m, struct mc_error *err)
 		received_parse(hs, &rc);
 		if (canary_deliver(ctx->st, c, (double)m->arrived, &rc,
 		    ctx->now) == 0 || canary_late(ctx->st, c,
-		    (double)m->arrived, &rc, ctx->now) == 0)
+		    (double)m->arrived, &rc, ctx->now) == 0) {
 			ctx->found++;
+			if (ctx->junk != NULL)
+				canary_junk(ctx->st, c, ctx->junk);
+		}
 	}
 	/* Ours (verified), so it may go, even if its record is gone. */
 	if (!ctx->cfg->keep)
-		cursor_add_pending(&ctx->st->mbox, m->ref);
+		cursor_add_pending(ctx->junk_cur != NULL ? ctx->junk_cur :
+		    &ctx->st->mbox, m->ref);
 out:
 	headers_free(hs);
 	free(hs);
@@ -407,6 +415,134 @@ scan_one(struct scan_ctx *ctx, struct mailbox **mb, const char *url,
 	return 0;
 }
 
+/* The junk folders of a run: each one's mailbox (NULL: not read). */
+struct junk_scan {
+	struct mailbox	*mb[JUNK_FOLDERS_MAX];
+	char		*url[JUNK_FOLDERS_MAX];
+	size_t		 n;
+};
+
+/*
+ * A junk folder that could not be read: one the server refuses (most
+ * often, it does not exist) is a WARNING naming it; a broken link, the
+ * deadline or a signal is UNKNOWN, as for the test mailbox.
+ */
+static void
+junk_failed(struct scan_ctx *ctx, const char *folder, struct mc_error *e)
+{
+	char note[sizeof(e->msg) + 128];
+
+	if (e->code == MC_ERR_SERVER || e->code == MC_ERR_CONFIG) {
+		snprintf(note, sizeof(note), "junk folder \"%s\" cannot be "
+		    "read (does it exist?); the other folders were read: %s",
+		    folder, e->msg);
+		verdict_add(ctx->runerr, MC_WARNING, REASON_MAILBOX_FAILED, -1,
+		    note);
+		return;
+	}
+	snprintf(note, sizeof(note), "cannot read junk folder \"%s\": %s",
+	    folder, e->msg);
+	verdict_add(ctx->runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED, -1, note);
+}
+
+/*
+ * Reads each junk folder as the test mailbox is read (headers of the
+ * probe's messages only), each with its own cursor, on a connection of
+ * its own. A canary found there is delivered and flagged junk. What
+ * happens here never stops the other folders from being read.
+ */
+static void
+scan_junk(struct scan_ctx *ctx, struct junk_scan *js)
+{
+	const struct config *cfg = ctx->cfg;
+	struct junk_list list;
+	struct mc_error e;
+	size_t i;
+
+	memset(js, 0, sizeof(*js));
+	if (cfg->junk_folders == NULL)
+		return;
+	if (junk_list_parse(cfg->junk_folders, &list, &e) == -1) {
+		verdict_add(ctx->runerr, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
+		return;
+	}
+	ctx->where = "junk folder";
+	for (i = 0; i < list.n; i++) {
+		if ((js->url[i] = junk_folder_url(cfg->mailbox, list.name[i],
+		    &e)) == NULL) {
+			junk_failed(ctx, list.name[i], &e);
+			continue;
+		}
+		if ((ctx->junk_cur = junk_cursor(ctx->st, js->url[i])) ==
+		    NULL) {
+			verdict_add(ctx->runerr, MC_UNKNOWN, REASON_INTERNAL,
+			    -1, "out of memory for a junk folder's cursor");
+			continue;
+		}
+		ctx->junk = list.name[i];
+		deadline_step("reading a junk folder");
+		if ((js->mb[i] = mailbox_open(cfg, js->url[i],
+		    cfg->mailbox_user, cfg->mailbox_password, 0, &e)) == NULL ||
+		    mailbox_scan(js->mb[i], ctx->junk_cur, cfg->name,
+		    scan_found, ctx, &e) == -1) {
+			js->mb[i] = mailbox_close(js->mb[i]);
+			junk_failed(ctx, list.name[i], &e);
+		}
+	}
+	js->n = list.n;
+	ctx->junk = NULL;
+	ctx->junk_cur = NULL;
+	/* A folder left out of junk_folders takes its cursor with it. */
+	for (i = 0; i < js->n && js->url[i] != NULL; i++)
+		;
+	if (i == js->n)
+		junk_cursors_keep(ctx->st, js->url, js->n);
+	junk_list_clear(&list);
+}
+
+/* Whether a junk folder read has found canaries to delete. */
+static int
+junk_pending(struct state *st, const struct junk_scan *js)
+{
+	struct cursor *cur;
+	size_t i;
+
+	for (i = 0; i < js->n; i++)
+		if (js->mb[i] != NULL && (cur = junk_cursor(st,
+		    js->url[i])) != NULL && cur->npending > 0)
+			return 1;
+	return 0;
+}
+
+/* Deletes what was found in the junk folders read. */
+static void
+junk_delete(struct state *st, const struct junk_scan *js)
+{
+	struct mc_error e;
+	struct cursor *cur;
+	size_t i;
+
+	for (i = 0; i < js->n; i++)
+		if (js->mb[i] != NULL && (cur = junk_cursor(st,
+		    js->url[i])) != NULL && cur->npending > 0 &&
+		    !deadline_expired() && mailbox_delete(js->mb[i], cur,
+		    &e) == -1)
+			log_warnx("found canaries stay in a junk folder until "
+			    "the next run: %s", e.msg);
+}
+
+static void
+junk_close(struct junk_scan *js)
+{
+	size_t i;
+
+	for (i = 0; i < js->n; i++) {
+		mailbox_close(js->mb[i]);
+		free(js->url[i]);
+	}
+	memset(js, 0, sizeof(*js));
+}
+
 /* The notes past the first few, summed. */
 static void
 scan_sums(const struct scan_ctx *ctx)
@@ -486,7 +622,7 @@ send_if_due(const struct config *cfg, struct probe_report *rep,
  */
 static void
 save_and_delete(const struct config *cfg, struct probe_report *rep,
-    struct mailbox *mb, struct mailbox *bmb)
+    struct mailbox *mb, struct mailbox *bmb, const struct junk_scan *js)
 {
 	struct mc_error e;
 
@@ -496,7 +632,8 @@ save_and_delete(const struct config *cfg, struct probe_report *rep,
 		return;
 	}
 	if ((mb == NULL || rep->st.mbox.npending == 0) &&
-	    (bmb == NULL || rep->st.bounce.npending == 0))
+	    (bmb == NULL || rep->st.bounce.npending == 0) &&
+	    !junk_pending(&rep->st, js))
 		return;
 	if (mb != NULL && rep->st.mbox.npending > 0 && !deadline_expired() &&
 	    mailbox_delete(mb, &rep->st.mbox, &e) == -1)
@@ -506,6 +643,7 @@ save_and_delete(const struct config *cfg, struct probe_report *rep,
 	    mailbox_delete(bmb, &rep->st.bounce, &e) == -1)
 		log_warnx("bounces stay in the bounce mailbox until the next "
 		    "run: %s", e.msg);
+	junk_delete(&rep->st, js);
 	if (state_save(cfg->state_dir, cfg->name, &rep->st, &e) == -1)
 		verdict_add(&rep->v, MC_UNKNOWN, REASON_INTERNAL, -1, e.msg);
 }
@@ -518,6 +656,7 @@ probe_run(const struct config *cfg, unsigned flags,
 	struct scan_ctx ctx;
 	struct verdict runerr;
 	struct mailbox *mb = NULL, *bmb = NULL;
+	struct junk_scan js;
 	int lockfd, mailbox_ok, bounce_ok = 0;
 	unsigned long pin;
 
@@ -536,6 +675,7 @@ probe_run(const struct config *cfg, unsigned flags,
 	ctx.runerr = &runerr;
 	mailbox_ok = scan_one(&ctx, &mb, cfg->mailbox, cfg->mailbox_user,
 	    cfg->mailbox_password, 0, &rep->st.mbox, scan_found) == 0;
+	scan_junk(&ctx, &js);
 	if (cfg->bounce_mailbox != NULL)
 		bounce_ok = scan_one(&ctx, &bmb, cfg->bounce_mailbox,
 		    cfg->bounce_user, cfg->bounce_password, 1,
@@ -550,16 +690,18 @@ probe_run(const struct config *cfg, unsigned flags,
 	rep->now = clock_wall();
 	deadline_step("evaluating");
 	evaluate(&rep->st, rep->now, &cfg->warning, &cfg->critical, &rep->v);
+	evaluate_junk(&rep->st, cfg->junk, &rep->v);
 	/* The verdict names canaries by seq, and the one it stands on stays. */
 	pin = rep->v.outcome >= 0 ? (unsigned long)rep->v.outcome : 0;
 	state_prune(&rep->st, (size_t)cfg->history, pin, rep->now);
 	merge_run_errors(&rep->v, &runerr);
 
 	save_and_delete(cfg, rep, mailbox_ok ? mb : NULL, bounce_ok ? bmb :
-	    NULL);
+	    NULL, &js);
 	deadline_step("closing the mailbox");
 	mailbox_close(mb);
 	mailbox_close(bmb);
+	junk_close(&js);
 	state_unlock(lockfd);
 	deadline_step("printing");
 	return 0;

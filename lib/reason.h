@@ -30,9 +30,10 @@ enum reason_code {
 	REASON_STATE_RESET,	/* the state file was moved aside */
 	REASON_UNPARSEABLE,	/* a bounce came back that cannot be read */
 	REASON_OVERSIZE,	/* a message over max_message_size, skipped */
-	REASON_INTERNAL		/* anything else that stopped this run */
+	REASON_INTERNAL,	/* anything else that stopped this run */
+	REASON_JUNK		/* newest outcome: delivered to a junk folder */
 };
-#define REASON_MAX	REASON_INTERNAL
+#define REASON_MAX	REASON_JUNK
 
 /* MAILCANARY-MIB McCondition: why a probe is in its state. */
 enum mc_condition {

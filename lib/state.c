@@ -38,6 +38,9 @@ state_clear(struct state *st)
 	free(st->c);
 	cursor_reset(&st->mbox, 0);
 	cursor_reset(&st->bounce, 0);
+	for (i = 0; i < st->njunk; i++)
+		cursor_reset(&st->junk[i], 0);
+	free(st->junk);
 	state_init(st);
 }
 

@@ -25,9 +25,12 @@ struct state {
 		unsigned long	sent, delivered, bounced, hidden, late,
 				submit_failed, bogus_ndr, delayed_dsn,
 				unparseable, oversize, folded;
+		unsigned long	junk;	/* delivered, into a junk folder */
 	} count;
 	struct cursor	 mbox;		/* the test mailbox */
 	struct cursor	 bounce;	/* where bounces to the sender land */
+	struct cursor	*junk;		/* one per junk folder, by URL */
+	size_t		 njunk;
 	struct canary	*c;		/* ordered by seq */
 	size_t		 n;
 	size_t		 cap;

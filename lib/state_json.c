@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "junk.h"
 #include "state.h"
 #include "state_json.h"
 #include "text.h"
@@ -31,6 +32,7 @@ static const struct {
 	{ "unparseable", offsetof(struct state, count.unparseable) },
 	{ "oversize", offsetof(struct state, count.oversize) },
 	{ "folded", offsetof(struct state, count.folded) },
+	{ "junk", offsetof(struct state, count.junk) },
 };
 
 static void
@@ -102,6 +104,8 @@ canary_to_json(const struct canary *c)
 	set_str(o, "bounce_reporting_mta", c->bounce_reporting_mta);
 	set_str(o, "bounce_remote_mta", c->bounce_remote_mta);
 	set_time(o, "bounced_at", c->bounced_at);
+	/* Absent (older files, the mailbox's own folder): NULL. */
+	set_str(o, "junk_folder", c->junk_folder);
 	return o;
 }
 
@@ -196,7 +200,8 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	    get_str(o, "bounce_diagnostic", &c->bounce_diag) == -1 ||
 	    get_str(o, "bounce_reporting_mta", &c->bounce_reporting_mta) == -1 ||
 	    get_str(o, "bounce_remote_mta", &c->bounce_remote_mta) == -1 ||
-	    get_num(o, "bounced_at", &c->bounced_at) == -1)
+	    get_num(o, "bounced_at", &c->bounced_at) == -1 ||
+	    get_str(o, "junk_folder", &c->junk_folder) == -1)
 		return -1;
 	c->delayed = json_is_true(json_object_get(o, "delayed"));
 	c->greylisted = json_is_true(json_object_get(o, "greylisted"));
@@ -295,6 +300,39 @@ cursor_to_json(const struct cursor *cur)
 	return o;
 }
 
+/* "junk_mailboxes": one cursor per junk folder, each with its url. */
+static int
+junk_cursors_from_json(json_t *a, struct state *st)
+{
+	json_t *v;
+	size_t i;
+
+	if (a == NULL)
+		return 0;		/* older files, or no junk folders */
+	if (!json_is_array(a) || json_array_size(a) > JUNK_FOLDERS_MAX * 4 ||
+	    (st->junk = calloc(json_array_size(a) + 1,
+	    sizeof(*st->junk))) == NULL)
+		return -1;
+	json_array_foreach(a, i, v) {
+		st->njunk++;
+		if (cursor_from_json(v, &st->junk[i]) == -1 ||
+		    st->junk[i].url == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static json_t *
+junk_cursors_to_json(const struct state *st)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < st->njunk; i++)
+		json_array_append_new(a, cursor_to_json(&st->junk[i]));
+	return a;
+}
+
 int
 state_from_json(json_t *root, struct state *st, const char **why)
 {
@@ -330,6 +368,10 @@ state_from_json(json_t *root, struct state *st, const char **why)
 	if (cursor_from_json(json_object_get(root, "mailbox"), &st->mbox) ==
 	    -1 || cursor_from_json(json_object_get(root, "bounce_mailbox"),
 	    &st->bounce) == -1)
+		return -1;
+	*why = "bad junk folder cursors";
+	if (junk_cursors_from_json(json_object_get(root, "junk_mailboxes"),
+	    st) == -1)
 		return -1;
 	a = json_object_get(root, "canaries");
 	*why = "bad canaries list";
@@ -382,6 +424,9 @@ state_to_json(const struct state *st)
 	if (st->bounce.url != NULL)
 		json_object_set_new(root, "bounce_mailbox",
 		    cursor_to_json(&st->bounce));
+	if (st->njunk > 0)
+		json_object_set_new(root, "junk_mailboxes",
+		    junk_cursors_to_json(st));
 	a = json_array();
 	for (i = 0; i < st->n; i++)
 		json_array_append_new(a, canary_to_json(&st->c[i]));
