@@ -107,6 +107,19 @@ metrics_observe(struct metrics_hist *h, double latency)
 	h->sum += latency;
 }
 
+/* The junk counter, and when the newest canary found in junk arrived. */
+static void
+metrics_junk(struct metrics_probe *m, const struct state *st)
+{
+	size_t i;
+
+	m->junk = st->count.junk;
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].junk_folder != NULL &&
+		    st->c[i].arrived_at > m->last_junk)
+			m->last_junk = st->c[i].arrived_at;
+}
+
 void
 metrics_from_report(struct metrics_probe *m, const char *name,
     const struct probe_report *rep)
@@ -132,6 +145,7 @@ metrics_from_report(struct metrics_probe *m, const char *name,
 	m->inflight = v->inflight;
 	m->oldest_inflight = v->oldest_inflight;
 	m->greylist_delay = -1;
+	metrics_junk(m, st);
 	if ((d = state_find_seq(st, v->last_delivered)) != NULL) {
 		m->last_delivery = d->arrived_at;
 		m->greylist_delay = (double)d->greylist_delay;
@@ -239,6 +253,9 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 		{ "mailcanary_canaries_late_total", "Hidden canaries that "
 		    "turned up after all.",
 		    offsetof(struct metrics_probe, late) },
+		{ "mailcanary_canaries_junk_total", "Canaries found in a "
+		    "junk folder (junk_folders): delivered, to junk.",
+		    offsetof(struct metrics_probe, junk) },
 	};
 	static const struct {
 		const char	*class;
@@ -312,6 +329,14 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 		series(b, "mailcanary_last_delivery_timestamp_seconds", &p[i],
 		    NULL);
 		value(b, p[i].last_delivery);
+	}
+	family(b, "mailcanary_last_junk_timestamp_seconds", "gauge",
+	    "When the newest canary found in a junk folder arrived (Unix "
+	    "time); 0 when none is in the state.");
+	for (i = 0; i < n; i++) {
+		series(b, "mailcanary_last_junk_timestamp_seconds", &p[i],
+		    NULL);
+		value(b, p[i].last_junk);
 	}
 	family(b, "mailcanary_probe_state", "gauge", "The probe's state: 1 "
 	    "for the current one, 0 for the others.");

@@ -41,6 +41,9 @@ struct metrics_probe {
 	double		last_delivery;	/* wall clock; 0: none yet */
 	double		greylist_delay;	/* the newest delivery's; < 0:
 					 * unknown */
+	unsigned long	junk;		/* delivered to a junk folder */
+	double		last_junk;	/* wall clock, the newest of them
+					 * arrived; 0: none in the state */
 	int		has_hist;	/* the plugin has none */
 	struct metrics_hist hist;
 };

@@ -251,6 +251,8 @@ probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 	case 25: set_num(v, ASN_TIMETICKS, timestamp(s->last_change)); break;
 	case 26: set_num(v, ASN_TIMETICKS, timestamp(s->discontinuity));
 		break;
+	case 27: set_num(v, ASN_COUNTER, s->junk); break;
+	case 28: set_num(v, ASN_GAUGE, s->since_junk); break;
 	}
 }
 
@@ -311,7 +313,7 @@ canary_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 }
 
 static const struct table_def probe_table = {
-	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 26, 1,
+	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 28, 1,
 	probe_count, probe_index, probe_value
 };
 static const struct table_def canary_table = {

@@ -59,6 +59,9 @@ struct snapshot {
 	unsigned long	greylist_delay, since_delivery;
 	char		bounce_status[17];
 	char		bounce_diag[256];
+	/* Canaries delivered to a junk folder; seconds since the newest
+	 * of them arrived (0: none in the state). */
+	unsigned long	junk, since_junk;
 	unsigned long	last_change;	/* sysUpTime, centiseconds */
 	unsigned long	discontinuity;
 	/* For notifications: the canary that changed things. */

@@ -98,6 +98,23 @@ snap_metrics_unknown(struct snapshot *s)
 	s->metrics.has_hist = 1;
 }
 
+/* mcJunkGroup: canaries delivered to junk, and since the newest. */
+static void
+snap_junk(struct snapshot *s, const struct probe_report *rep)
+{
+	const struct state *st = &rep->st;
+	double newest = 0;
+	size_t i;
+
+	s->junk = st->count.junk;
+	for (i = 0; i < st->n; i++)
+		if (st->c[i].junk_folder != NULL &&
+		    st->c[i].arrived_at > newest)
+			newest = st->c[i].arrived_at;
+	s->since_junk = newest > 0 && rep->now > newest ?
+	    (unsigned long)(rep->now - newest) : 0;
+}
+
 void
 snap_from_report(struct snapshot *s, const struct config *cfg,
     const struct probe_report *rep)
@@ -166,6 +183,7 @@ snap_from_report(struct snapshot *s, const struct config *cfg,
 	}
 	text_sanitize(s->text);
 	text_sanitize(s->bounce_diag);
+	snap_junk(s, rep);
 	snap_canaries(s, st);
 	metrics_from_report(&s->metrics, cfg->name, rep);
 	s->metrics.has_hist = 1;
@@ -201,6 +219,8 @@ snap_reset_counters(struct snapshot *s)
 	s->bounced = s->bogus = 0;
 	s->delayed = s->hidden = 0;
 	s->late = s->submit_failed = 0;
+	s->junk = 0;
+	s->metrics.junk = 0;
 	/* The canaries counted stay counted: the counters restart from
 	 * what happens next. */
 	s->metrics.sent = s->metrics.delivered = 0;
@@ -245,6 +265,8 @@ snap_keep(struct snapshot *s, struct snapshot *old)
 	s->hidden = old->hidden;
 	s->late = old->late;
 	s->submit_failed = old->submit_failed;
+	s->junk = old->junk;
+	s->since_junk = old->since_junk;
 	s->metrics = old->metrics;
 	s->metrics.state = state;
 	s->metrics.condition = condition;
