@@ -434,8 +434,7 @@ junk_failed(struct scan_ctx *ctx, const char *folder, struct mc_error *e)
 
 	if (e->code == MC_ERR_SERVER || e->code == MC_ERR_CONFIG) {
 		snprintf(note, sizeof(note), "junk folder \"%s\" cannot be "
-		    "read (does it exist?); the other folders were read: %s",
-		    folder, e->msg);
+		    "read (does it exist?): %s", folder, e->msg);
 		verdict_add(ctx->runerr, MC_WARNING, REASON_MAILBOX_FAILED, -1,
 		    note);
 		return;
