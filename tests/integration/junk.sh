@@ -163,6 +163,40 @@ check "mcProbeSecondsSinceJunk (mcProbeEntry 28) is the time since canary #1 arr
     bash -c "[ '$SINCE' -gt 0 ] && [ \$(( $NOW - $ARRIVED - $SINCE )) -ge -2 ] && [ \$(( $NOW - $ARRIVED - $SINCE )) -le 2 ]"
 check "mcProbeJunk is a Counter32, mcProbeSecondsSinceJunk a Gauge32" \
     bash -c "snmpget -v2c -c public -On 127.0.0.1:$SNMP_PORT $E.27.3 $E.28.3 | grep -c 'Counter32: 1\|Gauge32: ' | grep -qx 2"
+curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics" >"$X/metrics.txt"
 check "mailcanaryd /metrics: mailcanary_canaries_junk_total 1" \
-    bash -c "curl -sf --max-time 5 http://127.0.0.1:$MPORT/metrics | grep -qx 'mailcanary_canaries_junk_total{probe=\"j\"} 1'"
+    grep -qx 'mailcanary_canaries_junk_total{probe="j"} 1' "$X/metrics.txt"
+check "mailcanaryd /metrics: mailcanary_last_junk_timestamp_seconds is the arrival" \
+    grep -qx "mailcanary_last_junk_timestamp_seconds{probe=\"j\"} $ARRIVED" "$X/metrics.txt"
+
+# ---- the graph kit ----
+G=$top_srcdir/packaging/grafana
+missing=""
+for m in mailcanary_canaries_junk_total mailcanary_last_junk_timestamp_seconds; do
+	jqt --arg m "$m" '[.panels[].targets[].expr | contains($m)] | any' "$G/mailcanary-native-dashboard.json" &&
+	    grep -q "^$m{" "$X/metrics.txt" || missing="$missing $m"
+done
+check "native Grafana dashboard: panels of both junk series, which /metrics serves${missing:+ (not:$missing)}" test -z "$missing"
+if command -v prometheus-snmp-exporter >/dev/null; then
+	EXP_PORT=$((BASE + 52))
+	prometheus-snmp-exporter --config.file="$top_srcdir/packaging/snmp_exporter/snmp.yml" \
+	    --web.listen-address=127.0.0.1:$EXP_PORT >"$X/exporter.log" 2>&1 &
+	CLEANUP+=("stop_pid $!")
+	for i in $(seq 1 50); do
+		curl -sf "http://127.0.0.1:$EXP_PORT/snmp?module=mailcanary&target=127.0.0.1:$SNMP_PORT" \
+		    >"$X/scrape" 2>/dev/null && break
+		sleep 0.2
+	done
+	check "snmp_exporter (shipped snmp.yml): mcProbeJunk 1 for probe j" \
+	    grep -q '^mcProbeJunk{mcProbeIndex="3",mcProbeName="j",.*} 1$' "$X/scrape"
+	missing=""
+	for m in mcProbeJunk mcProbeSecondsSinceJunk; do
+		jqt --arg m "$m" '[.panels[].targets[].expr | contains($m + "{")] | any' "$G/mailcanary-dashboard.json" &&
+		    grep -q "^$m{.*mcProbeName=\"j\"" "$X/scrape" || missing="$missing $m"
+	done
+	check "SNMP Grafana dashboard: panels of both junk columns, which snmp_exporter scrapes${missing:+ (not:$missing)}" test -z "$missing"
+else
+	skip "snmp_exporter: mcProbeJunk" "prometheus-snmp-exporter is not installed"
+	skip "SNMP Grafana dashboard: junk panels" "prometheus-snmp-exporter is not installed"
+fi
 done_testing
