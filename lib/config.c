@@ -1053,15 +1053,20 @@ load_password(const char *file, const char *env, char **out,
 static int
 config_finish_junk(const struct config *cfg, struct mc_error *err)
 {
+	struct junk_list list;
+	int rc;
+
 	if (cfg->junk_folders == NULL)
 		return 0;
-	if (junk_list_parse(cfg->junk_folders, NULL, err) == -1)
-		return -1;
 	if (strncasecmp(cfg->mailbox, "pop3", 4) == 0)
 		return error_set(err, MC_ERR_CONFIG,
 		    "junk_folders needs an IMAP mailbox: POP3 has no folders "
 		    "(mailbox is '%s')", cfg->mailbox);
-	return 0;
+	if (junk_list_parse(cfg->junk_folders, &list, err) == -1)
+		return -1;
+	rc = junk_list_check_mailbox(&list, cfg->mailbox, err);
+	junk_list_clear(&list);
+	return rc;
 }
 
 int

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "junk.h"
 #include "state.h"
@@ -121,6 +122,40 @@ junk_list_clear(struct junk_list *list)
 	for (i = 0; i < list->n; i++)
 		free(list->name[i]);
 	memset(list, 0, sizeof(*list));
+}
+
+int
+junk_list_check_mailbox(const struct junk_list *list, const char *url,
+    struct mc_error *err)
+{
+	CURLU *u;
+	char *path = NULL;
+	const char *f;
+	size_t i;
+	int rc = 0;
+
+	if ((u = curl_url()) == NULL)
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) !=
+	    CURLUE_OK) {
+		curl_url_cleanup(u);
+		return error_set(err, MC_ERR_CONFIG,
+		    "mailbox URL '%s' cannot be parsed", url);
+	}
+	f = path[0] == '/' ? path + 1 : path;
+	if (*f == '\0')
+		f = "INBOX";
+	for (i = 0; i < list->n && rc == 0; i++)
+		if (strcmp(list->name[i], f) == 0 ||
+		    (strcasecmp(f, "INBOX") == 0 &&
+		    strcasecmp(list->name[i], "INBOX") == 0))
+			rc = error_set(err, MC_ERR_CONFIG, "junk_folders: "
+			    "'%s' is the test mailbox's own folder",
+			    list->name[i]);
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 char *

@@ -37,6 +37,13 @@ struct junk_list {
 int	junk_list_parse(const char *, struct junk_list *, struct mc_error *);
 void	junk_list_clear(struct junk_list *);
 /*
+ * Refuses (-1, err set) a list that names the folder of mailbox_url
+ * itself (INBOX when the URL has none; INBOX in any case): it is
+ * scanned already, and a canary there is no junk.
+ */
+int	junk_list_check_mailbox(const struct junk_list *,
+	    const char *mailbox_url, struct mc_error *);
+/*
  * The URL of folder in the mailbox at mailbox_url (an imap[s]:// URL):
  * its path replaced by the folder, percent-encoded. Malloc'd; NULL with
  * err set when the URL cannot be parsed or out of memory.

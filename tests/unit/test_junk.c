@@ -278,6 +278,21 @@ test_config(void **unused)
 	assert_int_equal(config_set(&cfg, "mailbox",
 	    "imap://127.0.0.1:143/INBOX", &err), 0);
 	assert_int_equal(config_finish(&cfg, &err), 0);
+	/* The mailbox's own folder is no junk folder. */
+	assert_int_equal(config_set(&cfg, "junk_folders", "Junk inbox",
+	    &err), 0);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "'inbox' is the test mailbox's own"));
+	assert_int_equal(config_set(&cfg, "mailbox",
+	    "imap://127.0.0.1:143/Canaries%20In", &err), 0);
+	assert_int_equal(config_set(&cfg, "junk_folders", "\"Canaries In\"",
+	    &err), 0);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_int_equal(config_set(&cfg, "junk_folders", "INBOX", &err), 0);
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	assert_int_equal(config_set(&cfg, "mailbox",
+	    "imap://127.0.0.1:143", &err), 0);
+	assert_int_equal(config_finish(&cfg, &err), -1);
 	assert_int_equal(config_set(&cfg, "junk_folders", "Ju\\nk", &err),
 	    0);
 	assert_int_equal(config_finish(&cfg, &err), -1);
