@@ -71,6 +71,21 @@ check "first run sends canary #1 (in flight)" grep -q '^#1 sent .*in flight' <<<
 # Sieve creates the folder with the first canary it files.
 check "... the junk folder is not there yet: WARNING naming it, exit 1" \
     eval 'rc_is 1 && line1 "^MAILCANARY WARNING - junk folder \"Junk Email\" cannot be read (does it exist?): .*NO"'
+# The run that finds it under valgrind: two junk folders, one missing,
+# the find, the deletion, the state and the metrics file.
+for i in $(seq 1 40); do
+	find "$JUNK_DIR/new" "$JUNK_DIR/cur" -type f 2>/dev/null | grep -q . && break
+	sleep 1
+done
+vlog=$X/valgrind.log
+valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --error-exitcode=99 --log-file="$vlog" "$PLUGIN" --config "$X/mc.conf" --probe j \
+    --no-send --junk-folders '"Junk Email", Spam' --metrics-file "$X/vg.prom" \
+    >/dev/null 2>&1 && vrc=0 || vrc=$?
+check "valgrind: a run reading two junk folders (one missing) has no memory error or leak (rc $vrc)" \
+    bash -c "[ $vrc != 99 ] && ! grep -q . '$vlog'"
+[ -s "$vlog" ] && diag "$(head -20 "$vlog")"
+check "valgrind: and that run found canary #1 in the junk folder" jstate '.counters.junk == 1'
 check "canary #1 is found in the junk folder" \
     until_json 'any(.reasons[]; .code == "junk")' 40
 check "... the run is WARNING (exit 1), the junk reason names canary, folder and time" \
