@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "authres.h"
 #include "buf.h"
 #include "config.h"
 
@@ -41,6 +42,11 @@ struct metrics_probe {
 	double		last_delivery;	/* wall clock; 0: none yet */
 	double		greylist_delay;	/* the newest delivery's; < 0:
 					 * unknown */
+	/* Authentication-Results (authres.h): has_auth when the newest
+	 * delivered canary's were read; auth[] its results by method. */
+	int		has_auth;
+	int		auth[AUTHRES_NMETHODS];	/* authres_result */
+	unsigned long	auth_not_passed;
 	int		has_hist;	/* the plugin has none */
 	struct metrics_hist hist;
 };

@@ -25,6 +25,8 @@ struct state {
 		unsigned long	sent, delivered, bounced, hidden, late,
 				submit_failed, bogus_ndr, delayed_dsn,
 				unparseable, oversize, folded;
+		unsigned long	auth_not_passed;	/* delivered, a
+							 * method not pass */
 	} count;
 	struct cursor	 mbox;		/* the test mailbox */
 	struct cursor	 bounce;	/* where bounces to the sender land */

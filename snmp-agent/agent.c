@@ -219,6 +219,17 @@ probe_index(size_t row, oid *out)
 	out[0] = (oid)rows[row].index;
 }
 
+/* mcProbeLast{Spf,Dkim,Dmarc}Result: McAuthResult, missing(10) unless
+ * the newest delivery's were read. */
+static unsigned long
+auth_result(const struct snapshot *s, int method)
+{
+	int r = s->metrics.auth[method];
+
+	return s->metrics.has_auth && r >= AUTHRES_NONE &&
+	    r <= AUTHRES_MISSING ? (unsigned long)r : AUTHRES_MISSING;
+}
+
 static void
 probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 {
@@ -251,6 +262,10 @@ probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 	case 25: set_num(v, ASN_TIMETICKS, timestamp(s->last_change)); break;
 	case 26: set_num(v, ASN_TIMETICKS, timestamp(s->discontinuity));
 		break;
+	case 29: case 30: case 31:
+		set_num(v, ASN_INTEGER, auth_result(s, (int)col - 29));
+		break;
+	case 32: set_num(v, ASN_COUNTER, s->metrics.auth_not_passed); break;
 	}
 }
 
@@ -311,7 +326,7 @@ canary_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 }
 
 static const struct table_def probe_table = {
-	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 26, 1,
+	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 32, 1,
 	probe_count, probe_index, probe_value
 };
 static const struct table_def canary_table = {

@@ -11,7 +11,13 @@
 #include <string.h>
 
 #include "authres.h"
+#include "buf.h"
+#include "evaluate.h"
 #include "message.h"
+#include "metrics.h"
+#include "output.h"
+#include "probe.h"
+#include "state.h"
 
 static void
 parse_ok(const char *v, struct authres_field *f)
@@ -394,6 +400,183 @@ test_mib_enum(void **st)
 	free(buf);
 }
 
+/* A state with canary #1 delivered, its results as given. */
+static void
+delivered_with(struct state *st, int spf, int dkim, int dmarc,
+    const char *why)
+{
+	struct canary *c;
+	struct authres a;
+
+	state_init(st);
+	st->next_seq = 2;
+	assert_non_null(c = state_add(st));
+	assert_int_equal(canary_submitting(c, 1, "tok", "canary@x.test",
+	    1000), 0);
+	assert_int_equal(canary_submitted(st, c, "relay:25", "250 ok", "QID",
+	    1001), 0);
+	assert_int_equal(canary_deliver(st, c, 1010, NULL, 1012), 0);
+	authres_init(&a);
+	a.checked = 1;
+	a.result[AUTHRES_SPF] = spf;
+	a.result[AUTHRES_DKIM] = dkim;
+	a.result[AUTHRES_DMARC] = dmarc;
+	snprintf(a.reason[AUTHRES_DKIM], sizeof(a.reason[0]), "%s", why);
+	canary_set_authres(st, c, &a);
+}
+
+/* require: WARNING naming the methods that did not pass; report: none. */
+static void
+test_evaluate_auth(void **unused)
+{
+	struct range w, c;
+	struct state st;
+	struct verdict v;
+	char text[600];
+
+	(void)unused;
+	assert_int_equal(range_parse(&w, "1800", NULL), 0);
+	assert_int_equal(range_parse(&c, "3600", NULL), 0);
+	delivered_with(&st, AUTHRES_PASS, AUTHRES_FAIL, AUTHRES_MISSING,
+	    "signature verification failed");
+	assert_int_equal(st.count.auth_not_passed, 1);
+	evaluate(&st, 1020, &w, &c, &v);
+	evaluate_auth(&st, 0, &v);
+	assert_int_equal(v.state, MC_OK);
+	evaluate_auth(&st, 1, &v);
+	assert_int_equal(v.state, MC_WARNING);
+	assert_int_equal(v.r[v.n - 1].code, REASON_AUTH_RESULTS);
+	assert_int_equal(v.r[v.n - 1].canary, 1);
+	assert_int_equal(verdict_condition(&v), MC_COND_DELIVERED);
+	output_reason(&st, &v.r[v.n - 1], 1020, text, sizeof(text));
+	assert_string_equal(text, "canary #1 delivered but dkim=fail "
+	    "(signature verification failed), dmarc=missing");
+	state_clear(&st);
+	/* All three pass: OK under require, nothing counted. */
+	delivered_with(&st, AUTHRES_PASS, AUTHRES_PASS, AUTHRES_PASS, "");
+	assert_int_equal(st.count.auth_not_passed, 0);
+	evaluate(&st, 1020, &w, &c, &v);
+	evaluate_auth(&st, 1, &v);
+	assert_int_equal(v.state, MC_OK);
+	/* Not read (no authserv_id): require has nothing to judge. */
+	st.c[0].auth.checked = 0;
+	evaluate(&st, 1020, &w, &c, &v);
+	evaluate_auth(&st, 1, &v);
+	assert_int_equal(v.state, MC_OK);
+	state_clear(&st);
+}
+
+/* The results go to the state file and back; older files load. */
+static void
+test_state_roundtrip(void **unused)
+{
+	struct state st, back;
+	char why[200], *data;
+	const char *old = "{\"format_version\": 1, \"next_seq\": 2, "
+	    "\"last_sent\": 1000, \"canaries\": [{\"seq\": 1, "
+	    "\"token\": \"tok\", \"status\": \"delivered\"}]}";
+	const char *bad[] = {
+		"\"auth_results\": 1",
+		"\"auth_results\": {\"dkim\": \"great\"}",
+		"\"auth_results\": {\"dkim\": 2}",
+		"\"auth_results\": {\"dkim_reason\": []}",
+	};
+	char buf[1024];
+	size_t i;
+
+	(void)unused;
+	delivered_with(&st, AUTHRES_SOFTFAIL, AUTHRES_FAIL, AUTHRES_NONE,
+	    "bad \"sig\"");
+	assert_non_null(data = state_json_dump(&st));
+	assert_int_equal(state_json_parse(data, strlen(data), &back, why,
+	    sizeof(why)), 0);
+	assert_true(back.c[0].auth.checked);
+	assert_int_equal(back.c[0].auth.result[AUTHRES_SPF], AUTHRES_SOFTFAIL);
+	assert_int_equal(back.c[0].auth.result[AUTHRES_DKIM], AUTHRES_FAIL);
+	assert_int_equal(back.c[0].auth.result[AUTHRES_DMARC], AUTHRES_NONE);
+	assert_string_equal(back.c[0].auth.reason[AUTHRES_DKIM],
+	    "bad \"sig\"");
+	assert_int_equal(back.count.auth_not_passed, 1);
+	free(data);
+	state_clear(&back);
+	state_clear(&st);
+	/* A state file from before: no results, nothing read. */
+	if (state_json_parse(old, strlen(old), &back, why, sizeof(why)) != 0)
+		fail_msg("old state: %s", why);
+	assert_false(back.c[0].auth.checked);
+	state_clear(&back);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "{\"format_version\": 1, "
+		    "\"next_seq\": 2, \"last_sent\": 1000, \"canaries\": "
+		    "[{\"seq\": 1, \"token\": \"tok\", \"status\": "
+		    "\"delivered\", %s}]}", bad[i]);
+		assert_int_equal(state_json_parse(buf, strlen(buf), &back, why,
+		    sizeof(why)), -1);
+	}
+}
+
+/* Long output, perfdata and metrics of the newest delivery. */
+static void
+test_output_metrics(void **unused)
+{
+	struct probe_report rep;
+	struct metrics_probe m;
+	struct perfdata p;
+	struct output_opts o = { "p", 0, "1800", "3600" };
+	struct range w, c;
+	struct buf b;
+	char line[1024];
+	size_t i;
+	int seen = 0;
+
+	(void)unused;
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(range_parse(&w, "1800", NULL), 0);
+	assert_int_equal(range_parse(&c, "3600", NULL), 0);
+	delivered_with(&rep.st, AUTHRES_PASS, AUTHRES_FAIL, AUTHRES_PASS,
+	    "signature verification failed");
+	rep.now = 1020;
+	evaluate(&rep.st, rep.now, &w, &c, &rep.v);
+	output_canary(&rep.st.c[0], rep.now, line, sizeof(line));
+	assert_non_null(strstr(line, "delivered in 9.0s; spf=pass dkim=fail "
+	    "(signature verification failed) dmarc=pass"));
+	output_perfdata(&rep.st, &rep.v, &o, &p);
+	for (i = 0; i < p.n; i++) {
+		if (strcmp(p.item[i].label, "auth_pass") == 0) {
+			assert_true(p.item[i].value == 2);
+			seen |= 1;
+		}
+		if (strcmp(p.item[i].label, "auth_not_passed") == 0) {
+			assert_true(p.item[i].value == 1);
+			assert_string_equal(p.item[i].uom, "c");
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	metrics_from_report(&m, "p", &rep);
+	buf_init(&b, 65536);
+	assert_int_equal(metrics_render(&b, &m, 1, 0), 0);
+	assert_non_null(strstr(b.data,
+	    "mailcanary_auth_not_passed_total{probe=\"p\"} 1\n"));
+	assert_non_null(strstr(b.data, "mailcanary_auth_result{probe=\"p\","
+	    "method=\"dkim\",result=\"fail\"} 1\n"));
+	assert_non_null(strstr(b.data, "mailcanary_auth_result{probe=\"p\","
+	    "method=\"dkim\",result=\"pass\"} 0\n"));
+	buf_free(&b);
+	/* Not read: no auth_pass, and no per-method series. */
+	rep.st.c[0].auth.checked = 0;
+	rep.st.count.auth_not_passed = 0;
+	output_perfdata(&rep.st, &rep.v, &o, &p);
+	for (i = 0; i < p.n; i++)
+		assert_null(strstr(p.item[i].label, "auth"));
+	metrics_from_report(&m, "p", &rep);
+	buf_init(&b, 65536);
+	assert_int_equal(metrics_render(&b, &m, 1, 0), 0);
+	assert_null(strstr(b.data, "mailcanary_auth_result{"));
+	buf_free(&b);
+	probe_report_clear(&rep);
+}
+
 int
 main(void)
 {
@@ -412,6 +595,9 @@ main(void)
 		cmocka_unit_test(test_read_received_boundary),
 		cmocka_unit_test(test_results),
 		cmocka_unit_test(test_mib_enum),
+		cmocka_unit_test(test_evaluate_auth),
+		cmocka_unit_test(test_state_roundtrip),
+		cmocka_unit_test(test_output_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

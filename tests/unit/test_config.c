@@ -135,7 +135,8 @@ test_table(void **unused)
 	    "bounce-password-file", "ca-file", "insecure", "ipv4", "ipv6",
 	    "state-dir",
 	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
-	    "timeout", "history", "max-message-size", "output", "metrics-file",
+	    "timeout", "history", "max-message-size", "authserv-id",
+	    "auth-results", "output", "metrics-file",
 	    NULL };
 	static const char *const switches[] = { "insecure", "ipv4",
 	    "ipv6", "keep", "no-send", NULL };
