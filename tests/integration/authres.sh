@@ -6,7 +6,9 @@
 # MIB (mailcanaryd under a private snmpd); a relay signing with the
 # wrong key gives dkim=fail, a WARNING naming dkim and its reason with
 # auth_results = require, OK with report; forged fields (another
-# authserv-id, or ours below the relay's Received:) are ignored; without
+# authserv-id) are ignored (one claiming ours is removed by the mx's
+# OpenDKIM, as RFC 8601 section 5 asks; below the receiving server's
+# Received: it would not be read either: test_authres); without
 # authserv_id nothing is read.
 . "$(dirname "$0")/../lib.sh"
 require_servers
@@ -116,7 +118,12 @@ check "require without authserv_id: refused as a configuration error" \
 # ---- dkim-forged: the relay adds two forged fields ----
 mode dkim-forged
 check "dkim-forged: a canary is delivered (kept in the mailbox)" canary forged --authserv-id mx.greylist.test --keep
-check "the copy carries both forged fields" bash -c 'f=$(grep -l "forged.example" "$1"/*/* | head -1) && grep -q "^Authentication-Results: mx.greylist.test; spf=pass; dkim=pass; dmarc=pass" "$f"' _ "$MP_MAILDIR"
+check "the relay prepended both forged fields" \
+    bash -c '[ "$(grep -c "prepend: header .*: Authentication-Results: \(forged.example\|mx.greylist.test\);" "$1")" -ge 2 ]' _ "$MP_ROOT/log/relay.log"
+copy=$(grep -l "^X-Mailcanary-Probe: forged" "$MP_MAILDIR"/cur/* "$MP_MAILDIR"/new/* 2>/dev/null | head -1)
+check "the copy carries the one of forged.example" grep -q "^Authentication-Results: forged.example; spf=fail" "$copy"
+check "the mx's OpenDKIM removed the one claiming its authserv-id (RFC 8601 section 5)" \
+    bash -c '[ -f "$1" ] && ! grep -q "^Authentication-Results: mx.greylist.test; spf=pass" "$1"' _ "$copy"
 check "forged fields ignored: dkim=pass (the mx's), spf and dmarc missing" \
     bash -c 'grep -q "; spf=missing dkim=pass (1024-bit key) dmarc=missing" <<<"$1"' _ "$OUT"
 diag_last
