@@ -135,7 +135,11 @@ table_get(const struct table_def *t, netsnmp_agent_request_info *ri,
 		netsnmp_set_request_error(ri, r, SNMP_NOSUCHINSTANCE);
 		return;
 	}
+	r->requestvb->type = ASN_NULL;
 	t->value(row, col, r->requestvb);
+	/* A column between min_col and max_col that this build lacks. */
+	if (r->requestvb->type == ASN_NULL)
+		netsnmp_set_request_error(ri, r, SNMP_NOSUCHOBJECT);
 }
 
 static void
@@ -143,7 +147,7 @@ table_getnext(const struct table_def *t, netsnmp_request_info *r)
 {
 	const oid *name = r->requestvb->name;
 	size_t len = r->requestvb->name_length, row = 0, n;
-	oid cand[TABLE_OID_MAX];
+	oid cand[TABLE_OID_MAX], orig[MAX_OID_LEN];
 	unsigned long col = t->min_col;
 	int c;
 
@@ -165,9 +169,23 @@ table_getnext(const struct table_def *t, netsnmp_request_info *r)
 			row = 0;
 		}
 	}
-	n = table_name(t, col, row, cand);
-	snmp_set_var_objid(r->requestvb, cand, n);
-	t->value(row, col, r->requestvb);
+	if (len > MAX_OID_LEN)
+		return;
+	memcpy(orig, name, len * sizeof(oid));
+	for (;;) {
+		n = table_name(t, col, row, cand);
+		snmp_set_var_objid(r->requestvb, cand, n);
+		r->requestvb->type = ASN_NULL;
+		t->value(row, col, r->requestvb);
+		if (r->requestvb->type != ASN_NULL)
+			return;
+		/* A column this build lacks (a gap): the next one. */
+		if (++col > t->max_col)
+			break;
+		row = 0;
+	}
+	/* Past the last column: as asked, the next subtree answers. */
+	snmp_set_var_objid(r->requestvb, orig, len);
 }
 
 static int
