@@ -221,6 +221,17 @@ canary_junk(struct state *st, struct canary *c, const char *folder)
 	return 0;
 }
 
+void
+canary_set_authres(struct state *st, struct canary *c,
+    const struct authres *a)
+{
+	if (!a->checked)
+		return;
+	c->auth = *a;
+	if (!authres_all_pass(a))
+		st->count.auth_not_passed++;
+}
+
 static void
 report(struct canary *c, const struct canary_report *r)
 {

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "authres.h"
 #include "message.h"
 #include "ndr.h"
 #include "token.h"
@@ -62,6 +63,9 @@ struct canary {
 	double		 bounced_at;	/* when the report reached the mailbox */
 	char		*junk_folder;	/* found in this junk folder; NULL:
 					 * in the mailbox's own folder */
+	/* SPF, DKIM and DMARC of the delivered copy, from the trusted
+	 * Authentication-Results (authres.h); auth.checked 0: not read. */
+	struct authres	 auth;
 };
 
 /* What one report says about a canary: borrowed views, any may be NULL. */
@@ -114,6 +118,14 @@ int	canary_deliver(struct state *, struct canary *, double arrived,
 	    const struct received_chain *, double now);
 int	canary_late(struct state *, struct canary *, double arrived,
 	    const struct received_chain *, double now);
+/*
+ * The Authentication-Results read from the copy of a canary just
+ * delivered (or late): kept with it, and counted in
+ * count.auth_not_passed when a method did not pass. Nothing when they
+ * were not read (a->checked 0).
+ */
+void	canary_set_authres(struct state *, struct canary *,
+	    const struct authres *);
 /* IN_FLIGHT or HIDDEN -> BOUNCED by a permanent or bogus report. */
 int	canary_bounce(struct state *, struct canary *,
 	    const struct canary_report *, double now);

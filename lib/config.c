@@ -48,7 +48,8 @@ enum setting_type {
 	T_OUTPUT,
 	T_RANGE,
 	T_LISTEN,	/* IPv4:PORT or [IPv6]:PORT, numeric (metrics.h) */
-	T_JUNK		/* ok, warning or critical: enum mc_state */
+	T_JUNK,		/* ok, warning or critical: enum mc_state */
+	T_AUTHRES	/* report or require (enum auth_results) */
 };
 
 struct setting {
@@ -142,6 +143,13 @@ static const struct setting settings[] = {
 	S(junk, T_JUNK, "warning", 0, 0, 0, "STATE", P | D,
 	    "the state of a canary delivered to a junk folder: ok, warning "
 	    "or critical"),
+	S(authserv_id, T_STRING, NULL, 0, 0, 0, "ID", P | D,
+	    "read the SPF, DKIM and DMARC results of a delivered canary "
+	    "from the Authentication-Results fields with this authserv-id "
+	    "(the receiving server's); unset: none read"),
+	S(auth_results, T_AUTHRES, "report", 0, 0, 0, "report|require", P | D,
+	    "require: a delivered canary whose SPF, DKIM or DMARC did not "
+	    "pass makes the verdict WARNING"),
 	S(output, T_OUTPUT, "nagios", 0, 0, 0, "FORMAT", P,
 	    "nagios or json"),
 	S(snmp_index, T_COUNT, "0", 0, 4294967295L, 0, "N", D,
@@ -500,6 +508,7 @@ config_set(struct config *cfg, const char *key, const char *value,
 	static const char *const formats[] = { "nagios", "json", NULL };
 	static const char *const junk_states[] = { "ok", "warning",
 	    "critical", NULL };	/* MC_OK, MC_WARNING, MC_CRITICAL */
+	static const char *const authres[] = { "report", "require", NULL };
 	static const char *const smtp_schemes[] = { "smtp", "smtps", NULL };
 	static const char *const mbox_schemes[] = { "imap", "imaps", "pop3",
 	    "pop3s", NULL };
@@ -550,6 +559,9 @@ config_set(struct config *cfg, const char *key, const char *value,
 	case T_OUTPUT:
 		return set_keyword(field, key, value, formats,
 		    "nagios or json", err);
+	case T_AUTHRES:
+		return set_keyword(field, key, value, authres,
+		    "report or require", err);
 	case T_RANGE:
 		if (range_parse(field, value, err) == -1)
 			return error_prefix(err, "%s", key);
@@ -1108,6 +1120,11 @@ config_finish(struct config *cfg, struct mc_error *err)
 		return error_set(err, MC_ERR_CONFIG,
 		    "a latency threshold that alerts at 0 "
 		    "seconds makes every canary a problem");
+	if (cfg->auth_results == AUTH_RESULTS_REQUIRE &&
+	    cfg->authserv_id == NULL)
+		return error_set(err, MC_ERR_CONFIG,
+		    "auth_results = require needs authserv_id: the "
+		    "receiving server's Authentication-Results name");
 	if (cfg->smtp_user == NULL && cfg->smtp_password_file != NULL)
 		return error_set(err, MC_ERR_CONFIG,
 		    "smtp_password_file without smtp_user");
@@ -1190,6 +1207,10 @@ config_dump(const struct config *cfg, FILE *fp)
 		case T_OUTPUT:
 			fprintf(fp, "%s", out[*(const int *)field]);
 			break;
+		case T_AUTHRES:
+			fprintf(fp, "%s", *(const int *)field ==
+			    AUTH_RESULTS_REQUIRE ? "require" : "report");
+			break;
 		case T_RANGE:
 			fprintf(fp, "%s", ((const struct range *)field)->text);
 			break;
@@ -1249,6 +1270,7 @@ config_same(const struct config *a, const struct config *b)
 		case T_STARTTLS:
 		case T_OUTPUT:
 		case T_JUNK:
+		case T_AUTHRES:
 			if (*(const int *)fa != *(const int *)fb)
 				return 0;
 			break;

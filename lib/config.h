@@ -12,6 +12,12 @@
 #include "error.h"
 #include "range.h"
 
+/* auth_results: what a delivered canary's SPF, DKIM and DMARC mean. */
+enum auth_results {
+	AUTH_RESULTS_REPORT = 0,	/* shown, never a verdict */
+	AUTH_RESULTS_REQUIRE		/* not all pass: WARNING */
+};
+
 enum starttls {
 	STARTTLS_REQUIRED = 0,
 	STARTTLS_OPTIONAL,
@@ -93,6 +99,9 @@ struct config {
 					 * given (junk.h parses it) */
 	int		 junk;		/* enum mc_state of a canary found
 					 * in one: MC_OK, _WARNING, _CRITICAL */
+	char		*authserv_id;	/* trusted Authentication-Results;
+					 * NULL: none read */
+	int		 auth_results;	/* enum auth_results */
 
 	/* check_mailcanary only. */
 	int		 output;	/* enum output_format (output.h) */

@@ -107,6 +107,26 @@ verdict_add(struct verdict *v, int state, int code, long canary,
 	}
 }
 
+void
+evaluate_auth(const struct state *st, int require, struct verdict *v)
+{
+	const struct canary *c;
+	size_t i;
+
+	if (!require)
+		return;
+	for (i = st->n; i-- > 0;) {
+		c = &st->c[i];
+		if ((c->status != CANARY_DELIVERED &&
+		    c->status != CANARY_LATE) || !c->auth.checked)
+			continue;
+		if (!authres_all_pass(&c->auth))
+			verdict_add(v, MC_WARNING, REASON_AUTH_RESULTS,
+			    (long)c->seq, NULL);
+		return;
+	}
+}
+
 enum mc_condition
 verdict_condition(const struct verdict *v)
 {

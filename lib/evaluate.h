@@ -61,6 +61,13 @@ void	evaluate_junk(const struct state *, int junk_state, struct verdict *);
 void	verdict_add(struct verdict *, int state, int code, long canary,
 	    const char *detail);
 /*
+ * auth_results = require (require set): WARNING when the newest
+ * delivered (or late) canary whose Authentication-Results were read has
+ * an SPF, DKIM or DMARC result other than pass, or none. The reason
+ * names the canary; its text the methods (output_reason()).
+ */
+void	evaluate_auth(const struct state *, int require, struct verdict *);
+/*
  * The mcProbeCondition of a verdict: that of its first reason of the
  * worst state (MC_COND_PENDING when it has none). The daemon reports it.
  */

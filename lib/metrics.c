@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authres.h"
 #include "canary.h"
 #include "metrics.h"
 #include "probe.h"
@@ -120,6 +121,19 @@ metrics_junk(struct metrics_probe *m, const struct state *st)
 			m->last_junk = st->c[i].arrived_at;
 }
 
+/* The Authentication-Results part of a report: d the newest delivery. */
+static void
+metrics_auth_from_report(struct metrics_probe *m, const struct state *st,
+    const struct canary *d)
+{
+	int k;
+
+	m->auth_not_passed = st->count.auth_not_passed;
+	m->has_auth = d != NULL && d->auth.checked;
+	for (k = 0; k < AUTHRES_NMETHODS; k++)
+		m->auth[k] = m->has_auth ? d->auth.result[k] : AUTHRES_MISSING;
+}
+
 void
 metrics_from_report(struct metrics_probe *m, const char *name,
     const struct probe_report *rep)
@@ -150,6 +164,7 @@ metrics_from_report(struct metrics_probe *m, const char *name,
 		m->last_delivery = d->arrived_at;
 		m->greylist_delay = (double)d->greylist_delay;
 	}
+	metrics_auth_from_report(m, st, d);
 }
 
 /* A label value: \, " and newline escaped, as the format says; the runs
@@ -234,6 +249,39 @@ render_hist(struct buf *b, const struct metrics_probe *m)
 	value(b, m->hist.sum);
 	series(b, "mailcanary_delivery_latency_seconds_count", m, NULL);
 	buf_addf(b, "%lu\n", m->hist.count);
+}
+
+/*
+ * SPF, DKIM and DMARC: the deliveries that did not pass them all, and
+ * the newest delivery's result per method, one series per possible
+ * result (1 for its result, 0 for the others) as the state is shown.
+ */
+static void
+render_auth(struct buf *b, const struct metrics_probe *p, size_t n)
+{
+	char extra[64];
+	size_t i;
+	int m, r;
+
+	family(b, "mailcanary_auth_not_passed_total", "counter", "Canaries "
+	    "delivered whose SPF, DKIM or DMARC result (Authentication-"
+	    "Results of the configured authserv_id) was not pass.");
+	for (i = 0; i < n; i++) {
+		series(b, "mailcanary_auth_not_passed_total", &p[i], NULL);
+		buf_addf(b, "%lu\n", p[i].auth_not_passed);
+	}
+	family(b, "mailcanary_auth_result", "gauge", "The newest delivered "
+	    "canary's result per method (spf, dkim, dmarc): 1 for its "
+	    "result, 0 for the others; only while authserv_id is set.");
+	for (i = 0; i < n; i++)
+		for (m = 0; p[i].has_auth && m < AUTHRES_NMETHODS; m++)
+			for (r = AUTHRES_NONE; r <= AUTHRES_MISSING; r++) {
+				snprintf(extra, sizeof(extra), "method=\"%s\","
+				    "result=\"%s\"", authres_method_name(m),
+				    authres_result_name(r));
+				series(b, "mailcanary_auth_result", &p[i], extra);
+				buf_addf(b, "%d\n", p[i].auth[m] == r);
+			}
 }
 
 int
@@ -357,6 +405,7 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 			series(b, "mailcanary_probe_condition", &p[i], extra);
 			buf_addf(b, "%d\n", p[i].condition == (int)j);
 		}
+	render_auth(b, p, n);
 	family(b, "mailcanary_build_info", "gauge", "Always 1; the version "
 	    "of mailcanary that made these metrics.");
 	buf_addstr(b, "mailcanary_build_info{");

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "authres.h"
 #include "buf.h"
 #include "config.h"
 
@@ -44,6 +45,11 @@ struct metrics_probe {
 	unsigned long	junk;		/* delivered to a junk folder */
 	double		last_junk;	/* wall clock, the newest of them
 					 * arrived; 0: none in the state */
+	/* Authentication-Results (authres.h): has_auth when the newest
+	 * delivered canary's were read; auth[] its results by method. */
+	int		has_auth;
+	int		auth[AUTHRES_NMETHODS];	/* authres_result */
+	unsigned long	auth_not_passed;
 	int		has_hist;	/* the plugin has none */
 	struct metrics_hist hist;
 };

@@ -100,6 +100,49 @@ canary_age(const struct canary *c, double now)
 	return now - canary_since(c);
 }
 
+/*
+ * The methods of a canary's Authentication-Results: all of them
+ * ("spf=pass dkim=fail (why) dmarc=none") or, failed_only, those that
+ * did not pass, joined by ", ". "" when they were not read.
+ */
+static void
+auth_text(const struct canary *c, int failed_only, char *out, size_t outlen)
+{
+	char why[AUTHRES_REASON_MAX + 1];
+	size_t n = 0;
+	int m, k;
+
+	out[0] = '\0';
+	if (!c->auth.checked)
+		return;
+	for (m = 0; m < AUTHRES_NMETHODS; m++) {
+		if (failed_only && c->auth.result[m] == AUTHRES_PASS)
+			continue;
+		clean(c->auth.reason[m], why, sizeof(why));
+		k = snprintf(out + n, outlen - n, "%s%s=%s%s%s%s",
+		    n > 0 ? (failed_only ? ", " : " ") : "",
+		    authres_method_name(m),
+		    authres_result_name(c->auth.result[m]), why[0] ? " (" : "",
+		    why, why[0] ? ")" : "");
+		if (k < 0 || (size_t)k >= outlen - n)
+			break;
+		n += (size_t)k;
+	}
+}
+
+/* "; spf=... dkim=... dmarc=..." after a delivered canary's line. */
+static void
+output_canary_auth(const struct canary *c, char *out, size_t outlen)
+{
+	char at[3 * (AUTHRES_REASON_MAX + 32)];
+	size_t n = strlen(out);
+
+	if (!c->auth.checked || n + 1 >= outlen)
+		return;
+	auth_text(c, 0, at, sizeof(at));
+	snprintf(out + n, outlen - n, "; %s", at);
+}
+
 void
 output_canary(const struct canary *c, double now, char *out, size_t outlen)
 {
@@ -130,6 +173,7 @@ output_canary(const struct canary *c, double now, char *out, size_t outlen)
 		    sent, c->status == CANARY_LATE ? "LATE: arrived" :
 		    "delivered", d1, extra, qid[0] ? " (in junk folder " : "",
 		    qid, qid[0] ? ")" : "");
+		output_canary_auth(c, out, outlen);
 		return;
 	case CANARY_HIDDEN:
 		output_duration(c->hidden_at - canary_since(c), d1, sizeof(d1));
@@ -280,6 +324,11 @@ output_reason(const struct state *st, const struct reason *r, double now,
 		snprintf(out, outlen, "cannot submit canary #%lu: %s", c->seq,
 		    txt);
 		return;
+	case REASON_AUTH_RESULTS:
+		auth_text(c, 1, txt, sizeof(txt));
+		snprintf(out, outlen, "canary #%lu delivered but %s", c->seq,
+		    txt);
+		return;
 	case REASON_DELAYED:
 		clean(c->bounce_reporting_mta, via, sizeof(via));
 		clean(c->bounce_diag, txt, 200);
@@ -302,7 +351,7 @@ output_perfdata(const struct state *st, const struct verdict *v,
     const struct output_opts *opts, struct perfdata *p)
 {
 	const struct canary *d = state_find_seq(st, v->last_delivered);
-	size_t i;
+	size_t i, n;
 
 	memset(p, 0, sizeof(*p));
 	if (d != NULL)
@@ -328,6 +377,18 @@ output_perfdata(const struct state *st, const struct verdict *v,
 	if (d != NULL && d->greylisted && d->greylist_delay >= 0)
 		perf_add(p, "greylist_delay", (double)d->greylist_delay, "s",
 		    NULL, NULL, 0, 0);
+	/* Authentication-Results of the newest delivery: how many of SPF,
+	 * DKIM and DMARC passed (0-3), and the deliveries that did not
+	 * pass them all. */
+	if ((d != NULL && d->auth.checked) || st->count.auth_not_passed > 0) {
+		for (i = 0, n = 0; d != NULL && i < AUTHRES_NMETHODS; i++)
+			n += d->auth.result[i] == AUTHRES_PASS;
+		if (d != NULL && d->auth.checked)
+			perf_add(p, "auth_pass", (double)n, "", NULL, NULL, 1,
+			    0);
+		perf_add(p, "auth_not_passed",
+		    (double)st->count.auth_not_passed, "c", NULL, NULL, 0, 0);
+	}
 	/* The newest submission's hand-over: the server, not the path. */
 	for (i = st->n; i > 0; i--)
 		if (st->c[i - 1].handover > 0) {
@@ -416,6 +477,24 @@ print_nagios(FILE *fp, const struct output_opts *opts, const struct state *st,
 	return v->state;
 }
 
+/* "auth_results": the newest delivery's, with its canary, when read. */
+static void
+print_json_auth(json_t *root, const struct state *st, const struct verdict *v)
+{
+	const struct canary *d = state_find_seq(st, v->last_delivered);
+	json_t *c, *a;
+
+	if (d == NULL || !d->auth.checked)
+		return;
+	c = canary_to_json(d);
+	if ((a = json_object_get(c, "auth_results")) != NULL) {
+		json_object_set_new(a, "canary",
+		    json_integer((json_int_t)d->seq));
+		json_object_set(root, "auth_results", a);
+	}
+	json_decref(c);
+}
+
 static int
 print_json(FILE *fp, const struct output_opts *opts, const struct state *st,
     const struct verdict *v, double now)
@@ -469,6 +548,7 @@ print_json(FILE *fp, const struct output_opts *opts, const struct state *st,
 		    v->clock_step));
 	json_object_set_new(root, "inflight", json_integer(
 	    (json_int_t)v->inflight));
+	print_json_auth(root, st, v);
 	a = json_array();
 	for (i = st->n; i-- > 0;)
 		json_array_append_new(a, canary_to_json(&st->c[i]));

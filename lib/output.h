@@ -27,7 +27,7 @@ struct output_opts {
 
 #define OUTPUT_LONG_MAX		3000	/* long output, well under 4 KB */
 #define OUTPUT_LONG_LINES	20
-#define OUTPUT_PERF_MAX		16
+#define OUTPUT_PERF_MAX		24
 
 struct perf_item {
 	char	label[32];

@@ -108,6 +108,7 @@ scan_found(void *arg, const struct mailbox_msg *m, struct mc_error *err)
 {
 	struct scan_ctx *ctx = arg;
 	struct received_chain rc;
+	struct authres ar;
 	struct headers *hs;
 	struct canary *c;
 	const char *v;
@@ -149,6 +150,8 @@ scan_found(void *arg, const struct mailbox_msg *m, struct mc_error *err)
 			ctx->found++;
 			if (ctx->junk != NULL)
 				canary_junk(ctx->st, c, ctx->junk);
+			authres_read(hs, ctx->cfg->authserv_id, &ar);
+			canary_set_authres(ctx->st, c, &ar);
 		}
 	}
 	/* Ours (verified), so it may go, even if its record is gone. */
@@ -690,6 +693,8 @@ probe_run(const struct config *cfg, unsigned flags,
 	deadline_step("evaluating");
 	evaluate(&rep->st, rep->now, &cfg->warning, &cfg->critical, &rep->v);
 	evaluate_junk(&rep->st, cfg->junk, &rep->v);
+	evaluate_auth(&rep->st, cfg->auth_results == AUTH_RESULTS_REQUIRE,
+	    &rep->v);
 	/* The verdict names canaries by seq, and the one it stands on stays. */
 	pin = rep->v.outcome >= 0 ? (unsigned long)rep->v.outcome : 0;
 	state_prune(&rep->st, (size_t)cfg->history, pin, rep->now);

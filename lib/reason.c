@@ -29,6 +29,7 @@ static const struct reason_info reasons[] = {
 	{ REASON_UNPARSEABLE, "unparseable_bounce", MC_COND_DELIVERED,
 	    MC_WARNING },
 	{ REASON_OVERSIZE, "oversize", MC_COND_DELIVERED, MC_WARNING },
+	{ REASON_AUTH_RESULTS, "auth_results", MC_COND_DELIVERED, MC_WARNING },
 	{ REASON_INTERNAL, "internal", MC_COND_PENDING, MC_UNKNOWN },
 	/* Its state is the `junk` setting's; WARNING is the default. */
 	{ REASON_JUNK, "junk", MC_COND_DELIVERED, MC_WARNING },

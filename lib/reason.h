@@ -30,6 +30,8 @@ enum reason_code {
 	REASON_STATE_RESET,	/* the state file was moved aside */
 	REASON_UNPARSEABLE,	/* a bounce came back that cannot be read */
 	REASON_OVERSIZE,	/* a message over max_message_size, skipped */
+	REASON_AUTH_RESULTS,	/* delivered, SPF/DKIM/DMARC not all pass
+				 * (auth_results = require) */
 	REASON_INTERNAL,	/* anything else that stopped this run */
 	REASON_JUNK		/* newest outcome: delivered to a junk folder */
 };

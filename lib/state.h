@@ -26,6 +26,8 @@ struct state {
 				submit_failed, bogus_ndr, delayed_dsn,
 				unparseable, oversize, folded;
 		unsigned long	junk;	/* delivered, into a junk folder */
+		unsigned long	auth_not_passed;	/* delivered, a
+							 * method not pass */
 	} count;
 	struct cursor	 mbox;		/* the test mailbox */
 	struct cursor	 bounce;	/* where bounces to the sender land */

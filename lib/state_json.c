@@ -33,6 +33,7 @@ static const struct {
 	{ "oversize", offsetof(struct state, count.oversize) },
 	{ "folded", offsetof(struct state, count.folded) },
 	{ "junk", offsetof(struct state, count.junk) },
+	{ "auth_not_passed", offsetof(struct state, count.auth_not_passed) },
 };
 
 static void
@@ -47,6 +48,58 @@ set_time(json_t *o, const char *key, double v)
 {
 	if (v > 0)
 		json_object_set_new(o, key, json_real(v));
+}
+
+/* "auth_results": {"spf": "pass", "dkim": "fail", "dkim_reason": ...}. */
+static json_t *
+authres_to_json(const struct authres *a)
+{
+	json_t *o = json_object();
+	char key[32];
+	int m;
+
+	for (m = 0; m < AUTHRES_NMETHODS; m++) {
+		json_object_set_new(o, authres_method_name(m),
+		    json_string(authres_result_name(a->result[m])));
+		snprintf(key, sizeof(key), "%s_reason", authres_method_name(m));
+		if (a->reason[m][0])
+			json_object_set_new(o, key, text_json(a->reason[m]));
+	}
+	return o;
+}
+
+/* The object authres_to_json() makes; absent (older files): not read.
+ * -1 for a wrong type, an unknown result or a reason over its cap. */
+static int
+authres_from_json(json_t *o, struct authres *a)
+{
+	json_t *v;
+	char key[32];
+	int m, r = 0;
+
+	authres_init(a);
+	if (o == NULL)
+		return 0;
+	if (!json_is_object(o))
+		return -1;
+	a->checked = 1;
+	for (m = 0; m < AUTHRES_NMETHODS; m++) {
+		v = json_object_get(o, authres_method_name(m));
+		if (v != NULL && (!json_is_string(v) ||
+		    (r = authres_result_parse(json_string_value(v))) == -1))
+			return -1;
+		if (v != NULL)
+			a->result[m] = r;
+		snprintf(key, sizeof(key), "%s_reason", authres_method_name(m));
+		v = json_object_get(o, key);
+		if (v != NULL && (!json_is_string(v) ||
+		    json_string_length(v) > AUTHRES_REASON_MAX))
+			return -1;
+		if (v != NULL)
+			memcpy(a->reason[m], json_string_value(v),
+			    json_string_length(v) + 1);
+	}
+	return 0;
 }
 
 json_t *
@@ -106,6 +159,9 @@ canary_to_json(const struct canary *c)
 	set_time(o, "bounced_at", c->bounced_at);
 	/* Absent (older files, the mailbox's own folder): NULL. */
 	set_str(o, "junk_folder", c->junk_folder);
+	if (c->auth.checked)
+		json_object_set_new(o, "auth_results",
+		    authres_to_json(&c->auth));
 	return o;
 }
 
@@ -202,6 +258,9 @@ canary_from_json(json_t *o, struct canary *c, const char **why)
 	    get_str(o, "bounce_remote_mta", &c->bounce_remote_mta) == -1 ||
 	    get_num(o, "bounced_at", &c->bounced_at) == -1 ||
 	    get_str(o, "junk_folder", &c->junk_folder) == -1)
+		return -1;
+	if (authres_from_json(json_object_get(o, "auth_results"),
+	    &c->auth) == -1)
 		return -1;
 	c->delayed = json_is_true(json_object_get(o, "delayed"));
 	c->greylisted = json_is_true(json_object_get(o, "greylisted"));

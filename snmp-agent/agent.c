@@ -135,7 +135,11 @@ table_get(const struct table_def *t, netsnmp_agent_request_info *ri,
 		netsnmp_set_request_error(ri, r, SNMP_NOSUCHINSTANCE);
 		return;
 	}
+	r->requestvb->type = ASN_NULL;
 	t->value(row, col, r->requestvb);
+	/* A column between min_col and max_col that this build lacks. */
+	if (r->requestvb->type == ASN_NULL)
+		netsnmp_set_request_error(ri, r, SNMP_NOSUCHOBJECT);
 }
 
 static void
@@ -143,7 +147,7 @@ table_getnext(const struct table_def *t, netsnmp_request_info *r)
 {
 	const oid *name = r->requestvb->name;
 	size_t len = r->requestvb->name_length, row = 0, n;
-	oid cand[TABLE_OID_MAX];
+	oid cand[TABLE_OID_MAX], orig[MAX_OID_LEN];
 	unsigned long col = t->min_col;
 	int c;
 
@@ -165,9 +169,23 @@ table_getnext(const struct table_def *t, netsnmp_request_info *r)
 			row = 0;
 		}
 	}
-	n = table_name(t, col, row, cand);
-	snmp_set_var_objid(r->requestvb, cand, n);
-	t->value(row, col, r->requestvb);
+	if (len > MAX_OID_LEN)
+		return;
+	memcpy(orig, name, len * sizeof(oid));
+	for (;;) {
+		n = table_name(t, col, row, cand);
+		snmp_set_var_objid(r->requestvb, cand, n);
+		r->requestvb->type = ASN_NULL;
+		t->value(row, col, r->requestvb);
+		if (r->requestvb->type != ASN_NULL)
+			return;
+		/* A column this build lacks (a gap): the next one. */
+		if (++col > t->max_col)
+			break;
+		row = 0;
+	}
+	/* Past the last column: as asked, the next subtree answers. */
+	snmp_set_var_objid(r->requestvb, orig, len);
 }
 
 static int
@@ -219,6 +237,17 @@ probe_index(size_t row, oid *out)
 	out[0] = (oid)rows[row].index;
 }
 
+/* mcProbeLast{Spf,Dkim,Dmarc}Result: McAuthResult, missing(10) unless
+ * the newest delivery's were read. */
+static unsigned long
+auth_result(const struct snapshot *s, int method)
+{
+	int r = s->metrics.auth[method];
+
+	return s->metrics.has_auth && r >= AUTHRES_NONE &&
+	    r <= AUTHRES_MISSING ? (unsigned long)r : AUTHRES_MISSING;
+}
+
 static void
 probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 {
@@ -253,6 +282,10 @@ probe_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 		break;
 	case 27: set_num(v, ASN_COUNTER, s->junk); break;
 	case 28: set_num(v, ASN_GAUGE, s->since_junk); break;
+	case 29: case 30: case 31:
+		set_num(v, ASN_INTEGER, auth_result(s, (int)col - 29));
+		break;
+	case 32: set_num(v, ASN_COUNTER, s->metrics.auth_not_passed); break;
 	}
 }
 
@@ -313,7 +346,7 @@ canary_value(size_t row, unsigned long col, netsnmp_variable_list *v)
 }
 
 static const struct table_def probe_table = {
-	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 28, 1,
+	probe_entry_oid, OID_LENGTH(probe_entry_oid), 2, 32, 1,
 	probe_count, probe_index, probe_value
 };
 static const struct table_def canary_table = {

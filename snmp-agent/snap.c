@@ -227,6 +227,7 @@ snap_reset_counters(struct snapshot *s)
 	s->metrics.hidden = s->metrics.late = 0;
 	s->metrics.bounced = s->metrics.bogus = 0;
 	s->metrics.delayed = s->metrics.unparseable = 0;
+	s->metrics.auth_not_passed = 0;
 	memset(&s->metrics.hist, 0, sizeof(s->metrics.hist));
 }
 

@@ -17,7 +17,7 @@ src=$top_srcdir
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src/lib $LIB_DEFS $(pkg-config --cflags $LIB_PKGS)"
 libs="$(pkg-config --libs $LIB_PKGS) -lm"
 lsan_glib_suppressions "$OUT/lsan.supp"
-for t in mail state ndr; do
+for t in mail state ndr authres; do
 	secs=$SECS
 	[ $t = ndr ] && secs=${FUZZ_NDR_SECONDS:-60}
 	# shellcheck disable=SC2086

@@ -135,7 +135,7 @@ check "mcCanaryAge: at least lost_after for the hidden canary" test "$(get $C.4.
 check "a walk of the whole subtree is in order and covers both tables" bash -c \
     "snmpbulkwalk -v2c -c public -On 127.0.0.1:$SNMP_PORT 1.3.6.1.4.1.32473 >'$X/walk' 2>&1 && grep -q '^.$E.26.7 ' '$X/walk' && grep -q '^.$C.8.7.' '$X/walk' && ! grep -qi 'not increasing\|error' '$X/walk'"
 check "GETNEXT from the last probe cell goes to the first canary cell" \
-    bash -c "snmpgetnext -v2c -c public -On 127.0.0.1:$SNMP_PORT $E.28.7 | grep -q '^.$C.2.2.'"
+    bash -c "snmpgetnext -v2c -c public -On 127.0.0.1:$SNMP_PORT $E.32.7 | grep -q '^.$C.2.2.'"
 check "GET of a missing row: noSuchInstance" bash -c "snmpget -v2c -c public 127.0.0.1:$SNMP_PORT $E.2.99 | grep -q 'No Such Instance'"
 check "GET of a column that is not there: noSuchObject" bash -c "snmpget -v2c -c public 127.0.0.1:$SNMP_PORT $E.99.7 | grep -q 'No Such Object'"
 # The graphing kit against the live table: snmp_exporter (Debian's 0.21)

@@ -136,7 +136,7 @@ test_table(void **unused)
 	    "state-dir",
 	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
 	    "timeout", "history", "max-message-size", "junk-folders", "junk",
-	    "output", "metrics-file",
+	    "authserv-id", "auth-results", "output", "metrics-file",
 	    NULL };
 	static const char *const switches[] = { "insecure", "ipv4",
 	    "ipv6", "keep", "no-send", NULL };
