@@ -34,7 +34,7 @@ usage(FILE *fp)
 {
 	fprintf(fp, "usage: " PROGNAME " classify FILE|-\n"
 	    "       " PROGNAME " oauth2-token [-v] [-t SECONDS] "
-	    "[--state-dir DIR] [--print-token] -C FILE NAME\n"
+	    "[--state-dir DIR] [--print-token] --config FILE NAME\n"
 	    "       " PROGNAME " --version\n");
 }
 
@@ -157,7 +157,8 @@ oauth2_token(int argc, char *argv[])
 	char *s;
 
 	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "-C") == 0 && i + 1 < argc)
+		if ((strcmp(argv[i], "-C") == 0 ||
+		    strcmp(argv[i], "--config") == 0) && i + 1 < argc)
 			file = argv[++i];
 		else if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
 			dir = argv[++i];
