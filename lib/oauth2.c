@@ -284,10 +284,10 @@ oauth2_cache_load(const char *path, const struct config_oauth2 *p,
 	    FILE_NOFOLLOW, OAUTH2_CACHE_MAX, &data, &len, err) == -1) {
 		if (errno == ENOENT)
 			return 1;
-		if (errno == EINVAL)
-			return error_prefix(err, "OAuth2 token cache");
-		log_debug("%s: %s; fetching a new token", path, err->msg);
-		return 1;
+		/* Not ours, others may read it, a link, too large: the
+		 * person fixes it (or removes it); never used, never
+		 * overwritten. */
+		return error_prefix(err, "OAuth2 token cache");
 	}
 	o = json_loadb(data, len, 0, &je);
 	OPENSSL_cleanse(data, len);
