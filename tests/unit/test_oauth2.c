@@ -270,6 +270,61 @@ test_trace_filter(void **unused)
 	config_clear(&cfg);
 }
 
+/* Writes text to dir/name; the path in out. */
+static void
+write_conf(const char *dir, const char *name, const char *text, char *out,
+    size_t outlen)
+{
+	FILE *f;
+
+	snprintf(out, outlen, "%s/%s", dir, name);
+	assert_non_null(f = fopen(out, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+#define CONF_HEAD \
+	"[oauth2 m365]\ntoken_url = https://idp.test/token\n" \
+	"client_id = app\nclient_secret_file = /nonexistent/secret\n"
+#define CONF_PROBE \
+	"[probe p]\nsmtp = smtp://127.0.0.1:1\nfrom = a@b.test\n" \
+	"to = a@b.test\nmailbox = imap://127.0.0.1:1/\n" \
+	"smtp_user = a@b.test\nsmtp_oauth2 = m365\n"
+
+/* A probe's provider settings are part of its identity (the daemon
+ * restarts a probe whose provider changed on reload). */
+static void
+test_config_same(void **unused)
+{
+	struct config a, b;
+	struct mc_error err;
+	char tmpl[] = "/tmp/test_oauth2.XXXXXX", p1[4096], p2[4096];
+	const char *dir;
+
+	(void)unused;
+	assert_non_null(dir = tap_tmpdir(tmpl));
+	write_conf(dir, "1.conf", CONF_HEAD "scope = s\n" CONF_PROBE, p1,
+	    sizeof(p1));
+	write_conf(dir, "2.conf", CONF_HEAD "scope = t\n" CONF_PROBE, p2,
+	    sizeof(p2));
+	config_init(&a);
+	config_init(&b);
+	assert_int_equal(config_load(&a, p1, "p", &err), 0);
+	assert_int_equal(config_finish(&a, &err), 0);
+	assert_non_null(a.smtp_provider);
+	assert_string_equal(a.smtp_provider->scope, "s");
+	assert_int_equal(config_load(&b, p1, "p", &err), 0);
+	assert_int_equal(config_finish(&b, &err), 0);
+	assert_true(config_same(&a, &b));
+	config_clear(&b);
+	config_init(&b);
+	assert_int_equal(config_load(&b, p2, "p", &err), 0);
+	assert_int_equal(config_finish(&b, &err), 0);
+	assert_false(config_same(&a, &b));
+	config_clear(&a);
+	config_clear(&b);
+}
+
 int
 main(void)
 {
@@ -280,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_url_rules),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_trace_filter),
+		cmocka_unit_test(test_config_same),
 	};
 
 	return RUN_TESTS(tests);
