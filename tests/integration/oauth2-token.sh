@@ -16,7 +16,7 @@ for c in python3 openssl jq; do
 done
 BASE=${OAUTH2_TEST_PORT:-18000}
 TS_PORT=$((BASE + 1)) HTTP_PORT=$((BASE + 2)) SMTP_PORT=$((BASE + 3))
-IMAP_PORT=$((BASE + 4)) SNMP_PORT=$((BASE + 8)) DEAD_PORT=$((BASE + 9))
+IMAP_PORT=$((BASE + 4)) POP3_PORT=$((BASE + 5)) SNMP_PORT=$((BASE + 8)) DEAD_PORT=$((BASE + 9))
 TOOL=$top_builddir/plugins/mailcanary
 TOKENSERVER=$top_srcdir/tests/oauth2/tokenserver
 MAILSERVER=$top_srcdir/tests/oauth2/mailserver
@@ -55,10 +55,10 @@ python3 "$TOKENSERVER" --http --port "$HTTP_PORT" --key "$D/jwt.key" \
 CLEANUP+=("stop_pid $!")
 start_mail() {
 	python3 "$MAILSERVER" --smtp-port "$SMTP_PORT" --imap-port "$IMAP_PORT" \
-	    --key "$D/jwt.key" --log "$D/mail.log" --mechs "$1" 2>"$D/mail.err" &
+	    --pop3-port "$POP3_PORT" --key "$D/jwt.key" --log "$D/mail.log" --mechs "$1" 2>"$D/mail.err" &
 	MAIL_PID=$!
 	CLEANUP+=("stop_pid $MAIL_PID")
-	wait_port "$SMTP_PORT"; wait_port "$IMAP_PORT"
+	wait_port "$SMTP_PORT"; wait_port "$IMAP_PORT"; wait_port "$POP3_PORT"
 }
 start_mail "XOAUTH2 OAUTHBEARER"
 wait_port "$TS_PORT"; wait_port "$HTTP_PORT"
@@ -143,6 +143,12 @@ check "the -vv trace shows the AUTH commands with the response hidden" \
     bash -c 'grep -q "> AUTH OAUTHBEARER" <<<"$1" && grep -q "AUTHENTICATE OAUTHBEARER" <<<"$1" && grep -q "> \[hidden\]" <<<"$1"' _ "$ERR"
 check "one token for both logins (same provider and scope)" \
     test "$(fetches)" = 4
+# The bounce mailbox over POP3, with its own login.
+{ cat "$D/cc.conf"; printf 'bounce_mailbox = pop3://127.0.0.1:%s\nbounce_user = %s\nbounce_oauth2 = lab\n' "$POP3_PORT" "$LOGIN"; } >"$D/pop.conf"
+: >"$D/mail.log"
+probe "$D/pop.conf" -vv
+check "bounce_oauth2: the POP3 bounce mailbox logs in with the token (AUTH OAUTHBEARER)" \
+    bash -c '[ "$1" = 0 ] && grep -q "pop3 mech=OAUTHBEARER .*result=ok" "$2" && grep -q "> AUTH OAUTHBEARER" <<<"$3"' _ "$RC" "$D/mail.log" "$ERR"
 stop_pid "$MAIL_PID"; start_mail XOAUTH2; : >"$D/mail.log"
 probe "$D/cc.conf" -vv
 check "XOAUTH2 where only that is offered (Microsoft), for SMTP and IMAP" \
