@@ -25,8 +25,8 @@ test_reply_good(void **unused)
 {
 	struct oauth2_token tok;
 	struct mc_error err;
-	const char *r = "{\"access_token\":\"" AT "\",\"token_type\":\"Bearer\","
-	    "\"expires_in\":3599,\"refresh_token\":\"rt-2\",\"scope\":\"x\"}";
+	const char *r = "{\"access_token\":\"" AT "\","
+	    "\"token_type\":\"Bearer\",\"expires_in\":3599,\"refresh_token\":\"rt-2\",\"scope\":\"x\"}";
 
 	(void)unused;
 	assert_int_equal(oauth2_parse_reply(what, 200, r, strlen(r), 1000.0,
