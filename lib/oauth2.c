@@ -163,7 +163,7 @@ oauth2_parse_reply(const char *what, long status, const char *body,
 	json_error_t je;
 	json_t *o, *v;
 	const char *at, *rt;
-	char code[64], desc[300], hint[400];
+	char code[64], desc[240], hint[400];
 	const char *h;
 
 	memset(tok, 0, sizeof(*tok));
@@ -181,7 +181,15 @@ oauth2_parse_reply(const char *what, long status, const char *body,
 	}
 	member_text(o, "error", code, sizeof(code));
 	if (code[0] != '\0' || status < 200 || status > 299) {
-		member_text(o, "error_description", desc, sizeof(desc));
+		/* Microsoft's first line says it; Trace and Correlation IDs
+		 * follow on the next ones (or after the sentence). */
+		v = json_object_get(o, "error_description");
+		snprintf(desc, sizeof(desc), "%.*s", (int)strcspn(
+		    json_string_value(v) ? json_string_value(v) : "", "\r\n"),
+		    json_string_value(v) ? json_string_value(v) : "");
+		if ((h = strstr(desc, " Trace ID:")) != NULL)
+			desc[h - desc] = '\0';
+		text_sanitize(desc);
 		h = code[0] ? error_hint(code) : NULL;
 		snprintf(hint, sizeof(hint), "%s%s", h ? "; " : "",
 		    h ? h : "");

@@ -104,9 +104,18 @@ test_reply_errors(void **unused)
 	refused(200, "{\"access_token\":\"a b\"}", "not a bearer token", NULL);
 	refused(200, "{\"access_token\":\"" AT "\",\"token_type\":\"mac\"}",
 	    "token_type 'mac', not Bearer", NULL);
-	/* The provider's words are sanitized: no line break, no '|'. */
-	refused(400, "{\"error\":\"x\",\"error_description\":\"a\\nb|c\"}",
-	    "x: a b/c", NULL);
+	/* The provider's words are sanitized: no '|', no control character;
+	 * only the first line, without Microsoft's Trace ID and the rest. */
+	refused(400, "{\"error\":\"x\",\"error_description\":\"a\\tb|c\"}",
+	    "x: a b/c (HTTP 400)", NULL);
+	refused(400, "{\"error\":\"x\",\"error_description\":\"first\\r\\n"
+	    "Trace ID: 1\\r\\nCorrelation ID: 2\"}", "x: first (HTTP 400)",
+	    NULL);
+	refused(401, "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"AADSTS7000222: The provided client secret keys for app 'x' are "
+	    "expired. Trace ID: 9 Correlation ID: 8 Timestamp: 2026-01-01\"}",
+	    "invalid_client: AADSTS7000222: The provided client secret keys for "
+	    "app 'x' are expired. (HTTP 401); check client_id", NULL);
 }
 
 static void
