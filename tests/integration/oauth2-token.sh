@@ -266,6 +266,10 @@ refused "refresh_token grant without refresh_token_file" "grant = refresh_token 
     "[oauth2 x]" "token_url = https://127.0.0.1/" "client_id = c" "grant = refresh_token"
 refused "an unknown key in [oauth2 NAME]" "unknown oauth2 setting 'secret'" \
     "[oauth2 x]" "token_url = https://127.0.0.1/" "client_id = c" "secret = s"
+sed '/^smtp_user = /d' "$D/cc.conf" >"$D/r.conf"
+run --config "$D/r.conf" --probe p --show-config
+check "smtp_oauth2 without smtp_user (the mailbox the token logs in to)" \
+    bash -c '[ "$1" = 3 ] && [[ $2 == *"smtp_oauth2 needs smtp_user"* ]]' _ "$RC" "$OUT"
 run --smtp-oauth2 lab -S smtp://127.0.0.1:1 -f "$LOGIN" -r "$LOGIN" --smtp-user "$LOGIN" \
     -M imap://127.0.0.1:1/ --state-dir "$D/st" --show-config
 check "--smtp-oauth2 on the command line without --config: says where the section comes from" \
