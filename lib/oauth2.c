@@ -277,6 +277,15 @@ oauth2_cache_stem(const struct config_oauth2 *p, char *stem, size_t stemlen)
 	return 0;
 }
 
+/* Whether a JSON value is the string s. */
+static int
+same_text(const json_t *v, const char *s)
+{
+	const char *t = json_string_value(v);
+
+	return t != NULL && strcmp(t, s) == 0;
+}
+
 int
 oauth2_cache_load(const char *path, const struct config_oauth2 *p,
     struct oauth2_token *tok, struct mc_error *err)
@@ -307,10 +316,8 @@ oauth2_cache_load(const char *path, const struct config_oauth2 *p,
 	    "version")) != CACHE_VERSION || at == NULL ||
 	    !json_is_number(json_object_get(o, "refresh_at")) ||
 	    !json_is_number(json_object_get(o, "expires_at")) ||
-	    !json_equal(json_object_get(o, "token_url"),
-	    json_string(p->token_url)) ||
-	    !json_equal(json_object_get(o, "client_id"),
-	    json_string(p->client_id))) {
+	    !same_text(json_object_get(o, "token_url"), p->token_url) ||
+	    !same_text(json_object_get(o, "client_id"), p->client_id)) {
 		log_debug("%s cannot be used (corrupt, or another provider's); "
 		    "fetching a new token", path);
 		json_decref(o);
