@@ -212,6 +212,7 @@ err_case "invalid_client: the provider's words and what to check" mode=invalid_c
 err_case "invalid_grant: named" mode=invalid_grant 'refused: invalid_grant: AADSTS70008'
 err_case "an answer that is not JSON" mode=garbage 'HTTP 200 with 23 bytes that are not JSON'
 err_case "HTTP 500" mode=500 'answered HTTP 500' 'not a JSON reply'
+err_case "a reply past 64 KiB is cut off, not read" mode=huge 'answered more than 65536 bytes' '"code": "limit"'
 T=3 err_case "a hanging endpoint: bounded by -t" mode=hang 'did not answer within' '"code": "timeout"'
 check "... and the run ended within -t (3 s)" faster_than 4
 ctl
