@@ -152,16 +152,18 @@ static const struct setting settings[] = {
 	    "textfile collector)"),
 	/* OAuth2 (oauth2.h): a provider section by name, or a token file. */
 	S(smtp_oauth2, T_STRING, NULL, 0, 0, 0, "NAME", P | D,
-	    "SMTP AUTH with an OAuth2 token from the [oauth2 NAME] section of "
-	    "the config file (XOAUTH2 or OAUTHBEARER)"),
+	    "SMTP AUTH with an OAuth2 token of the [oauth2 NAME] section of "
+	    "the --config file (XOAUTH2 or OAUTHBEARER)"),
 	S(smtp_token_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
 	    "SMTP AUTH with the bearer token in FILE, read on every run"),
 	S(mailbox_oauth2, T_STRING, NULL, 0, 0, 0, "NAME", P | D,
-	    "test mailbox login with an OAuth2 token from [oauth2 NAME]"),
+	    "test mailbox login with an OAuth2 token of [oauth2 NAME] of the "
+	    "--config file"),
 	S(mailbox_token_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
 	    "test mailbox login with the bearer token in FILE"),
 	S(bounce_oauth2, T_STRING, NULL, 0, 0, 0, "NAME", P | D,
-	    "bounce mailbox login with an OAuth2 token from [oauth2 NAME]"),
+	    "bounce mailbox login with an OAuth2 token of [oauth2 NAME] of the "
+	    "--config file"),
 	S(bounce_token_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
 	    "bounce mailbox login with the bearer token in FILE"),
 };
