@@ -137,6 +137,8 @@ test_table(void **unused)
 	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
 	    "timeout", "history", "max-message-size", "junk-folders", "junk",
 	    "authserv-id", "auth-results", "output", "metrics-file",
+	    "smtp-oauth2", "smtp-token-file", "mailbox-oauth2",
+	    "mailbox-token-file", "bounce-oauth2", "bounce-token-file",
 	    NULL };
 	static const char *const switches[] = { "insecure", "ipv4",
 	    "ipv6", "keep", "no-send", NULL };
