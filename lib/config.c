@@ -31,6 +31,7 @@
 #include "config.h"
 #include "file.h"
 #include "metrics.h"
+#include "oauth2.h"
 #include "output.h"
 
 enum setting_type {
@@ -149,11 +150,27 @@ static const struct setting settings[] = {
 	S(metrics_file, T_PATH, NULL, 0, 0, 0, "FILE", P,
 	    "write the probe's Prometheus metrics to FILE (node_exporter's "
 	    "textfile collector)"),
+	/* OAuth2 (oauth2.h): a provider section by name, or a token file. */
+	S(smtp_oauth2, T_STRING, NULL, 0, 0, 0, "NAME", P | D,
+	    "SMTP AUTH with an OAuth2 token from the [oauth2 NAME] section of "
+	    "the config file (XOAUTH2 or OAUTHBEARER)"),
+	S(smtp_token_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "SMTP AUTH with the bearer token in FILE, read on every run"),
+	S(mailbox_oauth2, T_STRING, NULL, 0, 0, 0, "NAME", P | D,
+	    "test mailbox login with an OAuth2 token from [oauth2 NAME]"),
+	S(mailbox_token_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "test mailbox login with the bearer token in FILE"),
+	S(bounce_oauth2, T_STRING, NULL, 0, 0, 0, "NAME", P | D,
+	    "bounce mailbox login with an OAuth2 token from [oauth2 NAME]"),
+	S(bounce_token_file, T_PATH, NULL, 0, 0, 0, "FILE", P | D,
+	    "bounce mailbox login with the bearer token in FILE"),
 };
 #undef S
 #undef P
 #undef D
 #undef G
+
+static void	oauth2_free(struct config *);
 
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
 _Static_assert(NSETTINGS <= CONFIG_SETTINGS_MAX,
@@ -588,6 +605,7 @@ config_clear(struct config *cfg)
 	free(cfg->smtp_password);
 	free(cfg->mailbox_password);
 	free(cfg->bounce_password);
+	oauth2_free(cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -699,10 +717,14 @@ ini_line(struct ini *ini, char *p, int line, size_t *cur,
 			if (config_check_name("probe name", s + 7, &e) == -1)
 				return error_set(err, MC_ERR_CONFIG,
 				    "%d: %s", line, e.msg);
+		} else if (strncmp(s + 1, "oauth2 ", 7) == 0) {
+			if (config_check_name("oauth2 name", s + 8, &e) == -1)
+				return error_set(err, MC_ERR_CONFIG,
+				    "%d: %s", line, e.msg);
 		} else if (strcmp(s + 1, "global") != 0) {
 			return error_set(err, MC_ERR_CONFIG,
-			    "%d: unknown section [%s] (want "
-			    "[global] or [probe NAME])", line, s + 1);
+			    "%d: unknown section [%s] (want [global], "
+			    "[probe NAME] or [oauth2 NAME])", line, s + 1);
 		}
 		if ((ns = grow(ini->s, ini->ns, sizeof(*ns))) == NULL)
 			return error_set(err, MC_ERR_NOMEM,
@@ -880,6 +902,123 @@ ini_read(const char *path, struct ini *ini, struct mc_error *err)
 	return 0;
 }
 
+/* Frees the [oauth2 NAME] sections a config holds. */
+static void
+oauth2_free(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->noauth2; i++) {
+		free(cfg->oauth2[i].name);
+		free(cfg->oauth2[i].token_url);
+		free(cfg->oauth2[i].client_id);
+		free(cfg->oauth2[i].client_secret_file);
+		free(cfg->oauth2[i].scope);
+		free(cfg->oauth2[i].refresh_token_file);
+	}
+	free(cfg->oauth2);
+	cfg->oauth2 = NULL;
+	cfg->noauth2 = 0;
+}
+
+/* One key of an [oauth2 NAME] section. */
+static int
+oauth2_set(struct config_oauth2 *o, const char *key, const char *value,
+    struct mc_error *err)
+{
+	static const char *const grants[] = { "client_credentials",
+	    "refresh_token", NULL };
+	char **field;
+
+	if (strcmp(key, "grant") == 0)
+		return set_keyword(&o->grant, key, value, grants,
+		    "client_credentials or refresh_token", err);
+	if (strcmp(key, "token_url") == 0)
+		field = &o->token_url;
+	else if (strcmp(key, "client_id") == 0)
+		field = &o->client_id;
+	else if (strcmp(key, "client_secret_file") == 0)
+		field = &o->client_secret_file;
+	else if (strcmp(key, "scope") == 0)
+		field = &o->scope;
+	else if (strcmp(key, "refresh_token_file") == 0)
+		field = &o->refresh_token_file;
+	else
+		return error_set(err, MC_ERR_CONFIG, "unknown oauth2 setting "
+		    "'%s' (want token_url, client_id, client_secret_file, "
+		    "scope, grant or refresh_token_file)", key);
+	if (check_text(key, value, err) == -1)
+		return -1;
+	if (*value == '\0')
+		return error_set(err, MC_ERR_CONFIG, "%s must not be empty",
+		    key);
+	if (field == &o->token_url && oauth2_url_check(value, err) == -1)
+		return -1;
+	return set_string(field, value, err);
+}
+
+/*
+ * Reads every [oauth2 NAME] section of the file into cfg->oauth2 (they
+ * replace what an earlier load left): each key checked, what a grant
+ * needs present.
+ */
+static int
+oauth2_sections(struct config *cfg, const struct ini *ini, const char *path,
+    struct mc_error *err)
+{
+	struct config_oauth2 *o;
+	struct mc_error e;
+	size_t i, k, n = 0;
+
+	oauth2_free(cfg);
+	for (i = 0; i < ini->ns; i++)
+		n += strncmp(ini->s[i].name, "oauth2 ", 7) == 0;
+	if (n == 0)
+		return 0;
+	if (n > CONFIG_OAUTH2_MAX)
+		return error_set(err, MC_ERR_LIMIT, "%s: more than %d [oauth2 "
+		    "NAME] sections", path, CONFIG_OAUTH2_MAX);
+	if ((cfg->oauth2 = calloc(n, sizeof(*cfg->oauth2))) == NULL)
+		return error_set(err, MC_ERR_NOMEM, "out of memory");
+	for (i = 0; i < ini->ns; i++) {
+		if (strncmp(ini->s[i].name, "oauth2 ", 7) != 0)
+			continue;
+		o = &cfg->oauth2[cfg->noauth2++];
+		o->line = ini->s[i].line;
+		if ((o->name = strdup(ini->s[i].name + 7)) == NULL)
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
+		for (k = 0; k < ini->ne; k++) {
+			if (ini->e[k].section != i)
+				continue;
+			if (oauth2_set(o, ini->e[k].key, ini->e[k].value,
+			    &e) == -1)
+				return error_set(err, MC_ERR_CONFIG,
+				    "%s:%d: [oauth2 %s]: %s", path,
+				    ini->e[k].line, o->name, e.msg);
+		}
+		if (o->token_url == NULL || o->client_id == NULL)
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s:%d: [oauth2 %s] needs token_url and "
+			    "client_id", path, o->line, o->name);
+		if (o->grant == OAUTH2_REFRESH_TOKEN &&
+		    o->refresh_token_file == NULL)
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s:%d: [oauth2 %s]: grant = refresh_token needs "
+			    "refresh_token_file", path, o->line, o->name);
+		if (o->grant == OAUTH2_CLIENT_CREDENTIALS &&
+		    o->client_secret_file == NULL)
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s:%d: [oauth2 %s]: grant = client_credentials "
+			    "needs client_secret_file", path, o->line, o->name);
+		if (o->grant == OAUTH2_CLIENT_CREDENTIALS &&
+		    o->refresh_token_file != NULL)
+			return error_set(err, MC_ERR_CONFIG,
+			    "%s:%d: [oauth2 %s]: refresh_token_file is for "
+			    "grant = refresh_token", path, o->line, o->name);
+	}
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, const char *probe,
     struct mc_error *err)
@@ -906,12 +1045,18 @@ config_load(struct config *cfg, const char *path, const char *probe,
 	 * file is the one reported, and sets [global]; pass 2 lays the
 	 * probe's own section over it, whatever the order of the two.
 	 */
+	if (oauth2_sections(cfg, &ini, path, err) == -1) {
+		ini_free(&ini);
+		return -1;
+	}
 	config_init(&scratch);
 	for (pass = 1; pass <= 2; pass++)
 		for (i = 0; i < ini.ne; i++) {
 			const struct ini_entry *en = &ini.e[i];
 			struct config *target;
 
+			if (strncmp(ini.s[en->section].name, "oauth2 ", 7) == 0)
+				continue;	/* oauth2_sections() */
 			if (pass == 1)
 				target = strcmp(ini.s[en->section].name,
 				    "global") == 0 ? cfg : &scratch;
@@ -1035,6 +1180,60 @@ load_password(const char *file, const char *env, char **out,
 	return 0;
 }
 
+/*
+ * One login's OAuth2 settings: the [oauth2 NAME] a probe names, and no
+ * second way to log in beside it.
+ */
+static int
+oauth2_resolve(const struct config *cfg, const char *what, const char *user,
+    const char *name, const char *token_file, const char *password_file,
+    const struct config_oauth2 **out, struct mc_error *err)
+{
+	size_t i;
+
+	*out = NULL;
+	if (name == NULL && token_file == NULL)
+		return 0;
+	if (name != NULL && token_file != NULL)
+		return error_set(err, MC_ERR_CONFIG, "%s_oauth2 and "
+		    "%s_token_file exclude each other: give one", what, what);
+	if (password_file != NULL)
+		return error_set(err, MC_ERR_CONFIG, "%s_password_file and "
+		    "%s_%s exclude each other: a login takes a password or "
+		    "an OAuth2 token", what, what, name ? "oauth2" :
+		    "token_file");
+	if (user == NULL)
+		return error_set(err, MC_ERR_CONFIG, "%s_%s needs %s_user (the "
+		    "mailbox the token logs in to)", what, name ? "oauth2" :
+		    "token_file", what);
+	if (name == NULL)
+		return 0;
+	for (i = 0; i < cfg->noauth2; i++)
+		if (strcmp(cfg->oauth2[i].name, name) == 0) {
+			*out = &cfg->oauth2[i];
+			return 0;
+		}
+	return error_set(err, MC_ERR_CONFIG, "%s_oauth2 = %s: no section "
+	    "[oauth2 %s] in the config file (give it with -C FILE)", what,
+	    name, name);
+}
+
+static int
+oauth2_finish(struct config *cfg, struct mc_error *err)
+{
+	if (oauth2_resolve(cfg, "smtp", cfg->smtp_user, cfg->smtp_oauth2,
+	    cfg->smtp_token_file, cfg->smtp_password_file,
+	    &cfg->smtp_provider, err) == -1 ||
+	    oauth2_resolve(cfg, "mailbox", cfg->mailbox_user,
+	    cfg->mailbox_oauth2, cfg->mailbox_token_file,
+	    cfg->mailbox_password_file, &cfg->mailbox_provider, err) == -1 ||
+	    oauth2_resolve(cfg, "bounce", cfg->bounce_user, cfg->bounce_oauth2,
+	    cfg->bounce_token_file, cfg->bounce_password_file,
+	    &cfg->bounce_provider, err) == -1)
+		return -1;
+	return 0;
+}
+
 int
 config_finish(struct config *cfg, struct mc_error *err)
 {
@@ -1081,17 +1280,22 @@ config_finish(struct config *cfg, struct mc_error *err)
 		return error_set(err, MC_ERR_CONFIG,
 		    "mailbox_password_file without "
 		    "mailbox_user");
-	if (load_password(cfg->smtp_password_file, "MAILCANARY_SMTP_PASSWORD",
+	if (cfg->smtp_oauth2 == NULL && cfg->smtp_token_file == NULL &&
+	    load_password(cfg->smtp_password_file, "MAILCANARY_SMTP_PASSWORD",
 	    &cfg->smtp_password, err) == -1)
 		return -1;
-	if (load_password(cfg->mailbox_password_file,
+	if (cfg->mailbox_oauth2 == NULL && cfg->mailbox_token_file == NULL &&
+	    load_password(cfg->mailbox_password_file,
 	    "MAILCANARY_MAILBOX_PASSWORD", &cfg->mailbox_password, err) == -1)
 		return -1;
 	if (cfg->bounce_user == NULL && cfg->bounce_password_file != NULL)
 		return error_set(err, MC_ERR_CONFIG,
 		    "bounce_password_file without "
 		    "bounce_user");
-	if (cfg->bounce_mailbox != NULL && load_password(
+	if (oauth2_finish(cfg, err) == -1)
+		return -1;
+	if (cfg->bounce_mailbox != NULL && cfg->bounce_oauth2 == NULL &&
+	    cfg->bounce_token_file == NULL && load_password(
 	    cfg->bounce_password_file, "MAILCANARY_BOUNCE_PASSWORD",
 	    &cfg->bounce_password, err) == -1)
 		return -1;
@@ -1118,6 +1322,8 @@ config_finish(struct config *cfg, struct mc_error *err)
 		snprintf(cfg->name + 6 + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }
+
+static void	oauth2_dump(const struct config *, FILE *);
 
 void
 config_dump(const struct config *cfg, FILE *fp)
@@ -1164,6 +1370,31 @@ config_dump(const struct config *cfg, FILE *fp)
 	    cfg->smtp_password ? "set" : "not set",
 	    cfg->mailbox_password ? "set" : "not set",
 	    cfg->bounce_password ? "set" : "not set");
+	oauth2_dump(cfg, fp);
+}
+
+/* The [oauth2 NAME] sections the probe uses: files named, never read. */
+static void
+oauth2_dump(const struct config *cfg, FILE *fp)
+{
+	static const char *grants[] = { "client_credentials",
+	    "refresh_token" };
+	const struct config_oauth2 *o;
+	size_t i;
+
+	for (i = 0; i < cfg->noauth2; i++) {
+		o = &cfg->oauth2[i];
+		if (o != cfg->smtp_provider && o != cfg->mailbox_provider &&
+		    o != cfg->bounce_provider)
+			continue;
+		fprintf(fp, "\n[oauth2 %s]\ntoken_url = %s\nclient_id = %s\n"
+		    "client_secret_file = %s\nscope = %s\ngrant = %s\n"
+		    "refresh_token_file = %s\n", o->name, o->token_url,
+		    o->client_id, o->client_secret_file ?
+		    o->client_secret_file : "", o->scope ? o->scope : "",
+		    grants[o->grant], o->refresh_token_file ?
+		    o->refresh_token_file : "");
+	}
 }
 
 static int
@@ -1171,6 +1402,20 @@ str_same(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) ||
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether two probes use the same provider settings (or none). */
+static int
+oauth2_same(const struct config_oauth2 *a, const struct config_oauth2 *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return str_same(a->name, b->name) &&
+	    str_same(a->token_url, b->token_url) &&
+	    str_same(a->client_id, b->client_id) &&
+	    str_same(a->client_secret_file, b->client_secret_file) &&
+	    str_same(a->scope, b->scope) && a->grant == b->grant &&
+	    str_same(a->refresh_token_file, b->refresh_token_file);
 }
 
 int
@@ -1181,6 +1426,9 @@ config_same(const struct config *a, const struct config *b)
 	size_t i;
 
 	if (strcmp(a->name, b->name) != 0 ||
+	    !oauth2_same(a->smtp_provider, b->smtp_provider) ||
+	    !oauth2_same(a->mailbox_provider, b->mailbox_provider) ||
+	    !oauth2_same(a->bounce_provider, b->bounce_provider) ||
 	    !a->smtp_password != !b->smtp_password ||
 	    !a->mailbox_password != !b->mailbox_password ||
 	    !a->bounce_password != !b->bounce_password)

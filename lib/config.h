@@ -26,7 +26,8 @@ enum starttls {
 #define CONFIG_SECRET_MAX	1024		/* bytes of a password */
 #define CONFIG_SECRET_FILE_MAX	(64 * 1024)	/* bytes of its file */
 #define CONFIG_KEY_MAX		31		/* characters of a key */
-#define CONFIG_SETTINGS_MAX	48		/* entries of the table */
+#define CONFIG_SETTINGS_MAX	64		/* entries of the table */
+#define CONFIG_OAUTH2_MAX	16		/* [oauth2 NAME] sections */
 
 /* Which programs read a setting (struct config_option.programs). */
 #define CONFIG_PLUGIN	0x01	/* check_mailcanary: a key and an option */
@@ -46,6 +47,28 @@ struct config_option {
 	const char	*help;			/* one line, no default */
 	const char	*def;			/* NULL: no default */
 	unsigned	 programs;		/* CONFIG_PLUGIN... */
+};
+
+/* grant = of an [oauth2 NAME] section. */
+enum oauth2_grant {
+	OAUTH2_CLIENT_CREDENTIALS = 0,
+	OAUTH2_REFRESH_TOKEN
+};
+
+/*
+ * One [oauth2 NAME] section: an identity provider's app registration that
+ * probes name in smtp_oauth2, mailbox_oauth2 and bounce_oauth2. Secrets
+ * are never held here: only the files that hold them.
+ */
+struct config_oauth2 {
+	char		*name;
+	char		*token_url;
+	char		*client_id;
+	char		*client_secret_file;
+	char		*scope;
+	int		 grant;			/* enum oauth2_grant */
+	char		*refresh_token_file;
+	int		 line;			/* of the section, for errors */
 };
 
 /*
@@ -90,6 +113,15 @@ struct config {
 	long		 max_message_size;	/* bytes; larger mail
 						 * skipped */
 
+	/* OAuth2: an [oauth2 NAME] section, or a bearer token file read
+	 * afresh on every run; either instead of the password file. */
+	char		*smtp_oauth2;
+	char		*smtp_token_file;
+	char		*mailbox_oauth2;
+	char		*mailbox_token_file;
+	char		*bounce_oauth2;
+	char		*bounce_token_file;
+
 	/* check_mailcanary only. */
 	int		 output;	/* enum output_format (output.h) */
 	char		*metrics_file;	/* Prometheus textfile; NULL: none */
@@ -109,6 +141,13 @@ struct config {
 	char		*mailbox_password;
 	char		*bounce_password;
 	char		 name[CONFIG_NAME_MAX + 1];	/* state file stem */
+	/* Every [oauth2 NAME] section of the file (config_load), and the
+	 * ones the probe names (config_finish; borrowed from oauth2[]). */
+	struct config_oauth2	*oauth2;
+	size_t			 noauth2;
+	const struct config_oauth2 *smtp_provider;
+	const struct config_oauth2 *mailbox_provider;
+	const struct config_oauth2 *bounce_provider;
 };
 
 /*

@@ -33,6 +33,7 @@
 #include "mailbox.h"
 #include "mailbox_handler.h"
 #include "net.h"
+#include "oauth2.h"
 #include "text.h"
 #include "pop3.h"
 
@@ -139,8 +140,19 @@ mailbox_close(struct mailbox *mb)
 		close(mb->tmpfd);
 	buf_free(&mb->out);
 	free(mb->base);
+	oauth2_free_token(mb->bearer);
 	free(mb);
 	return NULL;
+}
+
+int
+mailbox_bearer(struct mailbox *mb, int use, struct mc_error *err)
+{
+	if (oauth2_bearer(mb->cfg, use, &mb->bearer, err) == -1)
+		return -1;
+	mb->bearer_use = use;
+	net_bearer(mb->h, &mb->t, mb->bearer);
+	return 0;
 }
 
 struct mailbox *
@@ -274,6 +286,10 @@ mailbox_request(struct mailbox *mb, const char *url, const char *cmd,
 	}
 	/* net's trace never lets libcurl's LOGOUT or QUIT stand for it. */
 	net_error(err, name, rc, &mb->t, mb->errbuf);
+	/* The server refused the token: say what to check, fetch anew. */
+	if (mb->bearer != NULL && mb->t.fail_step != NULL &&
+	    strstr(mb->t.fail_step, "AUTH") != NULL)
+		oauth2_refused(mb->cfg, mb->bearer_use, err);
 	/*
 	 * A refusal on a session that was already there answers the
 	 * command itself: only this message is lost. On a new session it

@@ -66,6 +66,13 @@ struct mailbox *mailbox_open(const struct config *, const char *url,
 	    const char *user, const char *password, int whole,
 	    struct mc_error *);
 /*
+ * Logs in with the OAuth2 bearer token of this login of the probe
+ * (use: enum oauth2_use), if it has one: from its token file or its
+ * [oauth2 NAME] provider. Call after mailbox_open(), before the first
+ * request. 0, or -1 with err saying why there is no token.
+ */
+int	mailbox_bearer(struct mailbox *, int use, struct mc_error *);
+/*
  * Reads what is new since the cursor, calls cb for candidates, and
  * advances the cursor only past what was handled and only onto UIDs the
  * server listed. A message that cannot be downloaded is handed over as

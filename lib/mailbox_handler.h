@@ -71,6 +71,8 @@ struct mailbox {
 	int			 fail;		/* enum mailbox_fail */
 	int			 tmpfd;		/* whole messages */
 	size_t			 fetched;	/* examined this run */
+	char			*bearer;	/* OAuth2 token; NULL: none */
+	int			 bearer_use;	/* enum oauth2_use */
 };
 
 /*

@@ -558,6 +558,15 @@ net_setup(CURL *h, const struct config *cfg, int tls, const char *user,
 	return 0;
 }
 
+void
+net_bearer(CURL *h, struct net_trace *t, const char *token)
+{
+	if (token == NULL)
+		return;
+	curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, token);
+	set_secrets(t, token);
+}
+
 int
 net_limits(CURL *h, struct net_trace *t, struct mc_error *err)
 {

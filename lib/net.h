@@ -45,6 +45,13 @@ struct net_trace {
  */
 int	net_setup(CURL *, const struct config *, int tls, const char *user,
 	    const char *password, struct net_trace *, char *errbuf);
+/*
+ * Logs in with an OAuth2 bearer token instead of a password (libcurl's
+ * SASL picks OAUTHBEARER where the server offers it, else XOAUTH2); the
+ * trace filters the token and its base64 forms like a password. After
+ * net_setup() with a NULL password; the token is borrowed.
+ */
+void	net_bearer(CURL *, struct net_trace *, const char *token);
 /* Sets the time limits from what is left of the deadline. */
 int	net_limits(CURL *, struct net_trace *, struct mc_error *);
 /*

@@ -16,6 +16,7 @@
 #include "mailbox.h"
 #include "message.h"
 #include "ndr.h"
+#include "oauth2.h"
 #include "probe.h"
 #include "submit.h"
 #include "text.h"
@@ -287,18 +288,27 @@ send_canary(const struct config *cfg, struct state *st,
 	char token[TOKEN_MAX], rcpt[320];
 	double now = clock_wall();
 	unsigned long seq = st->next_seq, folded = st->count.folded;
+	char *bearer = NULL;
 	int rc;
 
+	/* No token, no canary: the login could only fail. */
+	if (oauth2_bearer(cfg, OAUTH2_SMTP, &bearer, &err) == -1) {
+		error_prefix(&err, "no canary sent");
+		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
+		return -1;
+	}
 	token_make(key, cfg->name, seq, (time_t)now, token);
 	buf_init(&msg, 64 * 1024);
 	if (message_compose(cfg->name, cfg->from, cfg->to, cfg->fresh_address,
 	    token, (time_t)now, &msg, rcpt, sizeof(rcpt), &err) == -1) {
 		buf_free(&msg);
+		oauth2_free_token(bearer);
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
 	if (state_make_room(st) == -1) {
 		buf_free(&msg);
+		oauth2_free_token(bearer);
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, "no canary "
 		    "sent: the state holds " STR(STATE_CANARIES_MAX) " canaries "
 		    "and every one is still in flight");
@@ -311,6 +321,7 @@ send_canary(const struct config *cfg, struct state *st,
 		    cfg->name, STATE_CANARIES_MAX);
 	if ((c = state_add(st)) == NULL) {
 		buf_free(&msg);
+		oauth2_free_token(bearer);
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, "no canary "
 		    "sent: out of memory for its record");
 		return -1;
@@ -328,13 +339,15 @@ send_canary(const struct config *cfg, struct state *st,
 		rc = state_save(cfg->state_dir, cfg->name, st, &err);
 	if (rc == -1) {
 		buf_free(&msg);
+		oauth2_free_token(bearer);
 		state_drop_last(st);
 		st->next_seq = seq;
 		error_prefix(&err, "no canary sent: it could not be recorded");
 		verdict_add(runerr, MC_UNKNOWN, REASON_INTERNAL, -1, err.msg);
 		return -1;
 	}
-	rc = submit_send(cfg, rcpt, msg.data, msg.len, &res, &err);
+	rc = submit_send(cfg, bearer, rcpt, msg.data, msg.len, &res, &err);
+	bearer = oauth2_free_token(bearer);
 	buf_free(&msg);
 	/* The record is the last one: nothing was added while sending. */
 	c = &st->c[st->n - 1];
@@ -397,8 +410,9 @@ scan_one(struct scan_ctx *ctx, struct mailbox **mb, const char *url,
 
 	ctx->where = bounces ? "bounce mailbox" : "test mailbox";
 	if ((*mb = mailbox_open(ctx->cfg, url, user, password, bounces,
-	    &e)) == NULL || mailbox_scan(*mb, cur, ctx->cfg->name, cb, ctx,
-	    &e) == -1) {
+	    &e)) == NULL || mailbox_bearer(*mb, bounces ? OAUTH2_BOUNCE :
+	    OAUTH2_MAILBOX, &e) == -1 || mailbox_scan(*mb, cur,
+	    ctx->cfg->name, cb, ctx, &e) == -1) {
 		error_prefix(&e, "cannot read the %s", ctx->where);
 		verdict_add(ctx->runerr, MC_UNKNOWN, REASON_MAILBOX_FAILED, -1,
 		    e.msg);

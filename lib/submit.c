@@ -10,6 +10,7 @@
 
 #include "deadline.h"
 #include "net.h"
+#include "oauth2.h"
 #include "submit.h"
 #include "text.h"
 
@@ -83,7 +84,8 @@ submit_queue_id(const char *reply, char *out, size_t outlen)
 }
 
 int
-submit_send(const struct config *cfg, const char *rcpt, const char *msg,
+submit_send(const struct config *cfg, const char *bearer, const char *rcpt,
+    const char *msg,
     size_t len, struct submit_result *res, struct mc_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE], from[320], to[330];
@@ -107,6 +109,7 @@ submit_send(const struct config *cfg, const char *rcpt, const char *msg,
 	    cfg->starttls;
 	net_setup(h, cfg, tls, cfg->smtp_user, cfg->smtp_password, &t,
 	    errbuf);
+	net_bearer(h, &t, bearer);
 	snprintf(from, sizeof(from), "<%s>", cfg->from);
 	snprintf(to, sizeof(to), "<%s>", rcpt);
 	rcpts = curl_slist_append(NULL, to);
@@ -129,6 +132,9 @@ submit_send(const struct config *cfg, const char *rcpt, const char *msg,
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK) {
 		net_error(err, "SMTP", rc, &t, errbuf);
+		if (bearer != NULL && t.fail_step != NULL &&
+		    strstr(t.fail_step, "AUTH") != NULL)
+			oauth2_refused(cfg, OAUTH2_SMTP, err);
 		goto fail;
 	}
 	res->submitted_at = clock_wall();

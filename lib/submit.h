@@ -20,7 +20,8 @@ struct submit_result {
  * Submits msg (CRLF lines) from cfg->from to rcpt. Returns 0 on a 2xx
  * final reply, -1 with err naming the step and the server's reply.
  */
-int	submit_send(const struct config *, const char *rcpt, const char *msg,
+int	submit_send(const struct config *, const char *bearer,
+	    const char *rcpt, const char *msg,
 	    size_t len, struct submit_result *, struct mc_error *);
 /* Extracts the queue id from a final reply (Postfix, Exim, Sendmail, ...). */
 void	submit_queue_id(const char *reply, char *out, size_t outlen);

@@ -3,8 +3,16 @@
  * one message and prints what the bounce reader makes of it, as one JSON
  * object: exit 0 for a bounce, 1 for mail that is not a bounce, 2 for
  * input that cannot be read.
+ *
+ * "mailcanary oauth2-token -C FILE NAME" gets the access token of the
+ * [oauth2 NAME] section of FILE as the probes would (from the cache in
+ * the state directory, or fetched and cached) and prints what it knows of
+ * it, as JSON; the token itself only with --print-token. Exit 0 with a
+ * token, 1 when none could be had, 2 for a usage or configuration error.
  */
 #include <sys/stat.h>
+
+#include <curl/curl.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "deadline.h"
+#include "log.h"
 #include "ndr.h"
+#include "oauth2.h"
 
 #define PROGNAME	"mailcanary"
 
@@ -21,6 +33,8 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: " PROGNAME " classify FILE|-\n"
+	    "       " PROGNAME " oauth2-token [-v] [-t SECONDS] "
+	    "[--state-dir DIR] [--print-token] --config FILE NAME\n"
 	    "       " PROGNAME " --version\n");
 }
 
@@ -125,6 +139,89 @@ classify(const char *path)
 	return rc;
 }
 
+/*
+ * oauth2-token: [global] of the file gives state_dir, ca_file, -4/-6 and
+ * the timeout; the options override them.
+ */
+static int
+oauth2_token(int argc, char *argv[])
+{
+	const struct config_oauth2 *p = NULL;
+	struct config cfg;
+	struct mc_error err;
+	const char *file = NULL, *name = NULL, *dir = NULL, *t = NULL;
+	char *token = NULL, info[100];
+	int i, print = 0, verbose = 0, rc = 2;
+	size_t k;
+	json_t *o;
+	char *s;
+
+	for (i = 2; i < argc; i++) {
+		if ((strcmp(argv[i], "-C") == 0 ||
+		    strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+			file = argv[++i];
+		else if (strcmp(argv[i], "--state-dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (strcmp(argv[i], "-t") == 0 && i + 1 < argc)
+			t = argv[++i];
+		else if (strcmp(argv[i], "--print-token") == 0)
+			print = 1;
+		else if (strcmp(argv[i], "-v") == 0)
+			verbose++;
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (file == NULL || name == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	log_init(PROGNAME, verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
+	config_init(&cfg);
+	if (config_load(&cfg, file, NULL, &err) == -1 ||
+	    (dir != NULL && config_set(&cfg, "state_dir", dir, &err) == -1) ||
+	    (t != NULL && config_set(&cfg, "timeout", t, &err) == -1)) {
+		fprintf(stderr, PROGNAME ": %s\n", err.msg);
+		goto out;
+	}
+	for (k = 0; k < cfg.noauth2; k++)
+		if (strcmp(cfg.oauth2[k].name, name) == 0)
+			p = &cfg.oauth2[k];
+	if (p == NULL) {
+		fprintf(stderr, PROGNAME ": %s: no section [oauth2 %s]\n", file,
+		    name);
+		goto out;
+	}
+	deadline_start((double)cfg.timeout);
+	if (oauth2_get(p, cfg.state_dir, cfg.ca_file, cfg.ipv4 ?
+	    CURL_IPRESOLVE_V4 : cfg.ipv6 ? CURL_IPRESOLVE_V6 :
+	    CURL_IPRESOLVE_WHATEVER, &token, info, sizeof(info), &err) == -1) {
+		o = json_pack("{s:s, s:s, s:s}", "provider", p->name, "error",
+		    err.msg, "code", error_code_name(err.code));
+		rc = 1;
+	} else {
+		o = json_pack("{s:s, s:s, s:s, s:s, s:i}", "provider", p->name,
+		    "token_url", p->token_url, "scope", p->scope ? p->scope :
+		    "", "status", info, "token_length", (int)strlen(token));
+		if (print)
+			json_object_set_new(o, "access_token",
+			    json_string(token));
+		rc = 0;
+	}
+	s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", s);
+	if (s != NULL)
+		oauth2_free_token(s);
+	json_decref(o);
+out:
+	oauth2_free_token(token);
+	config_clear(&cfg);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -134,6 +231,8 @@ main(int argc, char *argv[])
 	}
 	if (argc == 3 && strcmp(argv[1], "classify") == 0)
 		return classify(argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "oauth2-token") == 0)
+		return oauth2_token(argc, argv);
 	usage(stderr);
 	return 2;
 }
