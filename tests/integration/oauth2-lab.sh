@@ -162,10 +162,13 @@ check "POP3 retrieves the first one (RETR 1)" grep -q "^Subject: $subj" <<<"$OUT
     { echo "Bail out! lab rotate: $(cat "$MP_ROOT.log")"; exit 1; }
 check "rotate: the old key is kept as KEYFILE.old, KEYFILE is new" \
     bash -c '! cmp -s "$1" "$1.old"' _ "$KEYFILE"
-refused "rotate: a token signed with the old key is refused" imap \
-    "Incorrect JWT signature" "$KEYFILE.old" "${GOOD[@]}"
-login imap "$(good_jwt)"
-check "rotate: a token signed with the new key is accepted" accepted
+for proto in imap smtp; do
+	P=${proto^^}
+	refused "rotate: $P refuses a token signed with the old key" $proto \
+	    "Incorrect JWT signature" "$KEYFILE.old" "${GOOD[@]}"
+	login $proto "$(good_jwt)"
+	check "rotate: $P accepts a token signed with the new key" accepted
+done
 
 "$LAB" stop "$MP_ROOT"
 check "stop: nothing listens on the lab's ports any more" \
