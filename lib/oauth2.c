@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,10 +284,10 @@ oauth2_cache_load(const char *path, const struct config_oauth2 *p,
 	    FILE_NOFOLLOW, OAUTH2_CACHE_MAX, &data, &len, err) == -1) {
 		if (errno == ENOENT)
 			return 1;
-		if (errno == EINVAL)
-			return error_prefix(err, "OAuth2 token cache");
-		log_debug("%s: %s; fetching a new token", path, err->msg);
-		return 1;
+		/* Not ours, others may read it, a link, too large: the
+		 * person fixes it (or removes it); never used, never
+		 * overwritten. */
+		return error_prefix(err, "OAuth2 token cache");
 	}
 	o = json_loadb(data, len, 0, &je);
 	OPENSSL_cleanse(data, len);
@@ -739,6 +740,19 @@ oauth2_bearer(const struct config *cfg, enum oauth2_use use, char **token,
 	return 0;
 }
 
+/* Adds a sentence to the end of err's message (cut at the cap). */
+static void __attribute__((format(printf, 2, 3)))
+error_append(struct mc_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n = strlen(err->msg);
+
+	va_start(ap, fmt);
+	if (n < sizeof(err->msg))
+		vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
 void
 oauth2_refused(const struct config *cfg, enum oauth2_use use,
     struct mc_error *err)
@@ -752,15 +766,15 @@ oauth2_refused(const struct config *cfg, enum oauth2_use use,
 
 	login_of(cfg, use, &p, &file);
 	if (file != NULL) {
-		error_prefix(err, "the token of %s was refused (expired? "
+		error_append(err, "; the token of %s was refused (expired? "
 		    "the wrong scope or mailbox?)", file);
 		return;
 	}
 	if (p == NULL)
 		return;
-	error_prefix(err, "the OAuth2 token of [oauth2 %s] was refused: check "
-	    "scope and that the app may use this mailbox (the next run "
-	    "fetches a new token)", p->name);
+	error_append(err, "; the OAuth2 token of [oauth2 %s] was refused: "
+	    "check scope and that the app may use this mailbox (a new "
+	    "token is fetched for the next login)", p->name);
 	if (oauth2_cache_stem(p, stem, sizeof(stem)) == -1 ||
 	    (size_t)snprintf(path, sizeof(path), "%s/%s.json",
 	    cfg->state_dir, stem) >= sizeof(path) ||

@@ -70,8 +70,8 @@ int	oauth2_cache_stem(const struct config_oauth2 *, char *stem,
 /*
  * Loads a cache file for p: 0 and tok filled; 1 when there is none or it
  * cannot be used (another provider's, corrupt: it is replaced on the
- * next save, with a note at debug level); -1 when it is not ours or
- * others may read it (err says what to fix).
+ * next save, with a note at debug level); -1 when it is not ours, others
+ * may read it, it is a symbolic link or too large (err says what to fix).
  */
 int	oauth2_cache_load(const char *path, const struct config_oauth2 *p,
 	    struct oauth2_token *tok, struct mc_error *);

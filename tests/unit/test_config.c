@@ -136,6 +136,8 @@ test_table(void **unused)
 	    "state-dir",
 	    "interval", "warning", "critical", "lost-after", "keep", "no-send",
 	    "timeout", "history", "max-message-size", "output", "metrics-file",
+	    "smtp-oauth2", "smtp-token-file", "mailbox-oauth2",
+	    "mailbox-token-file", "bounce-oauth2", "bounce-token-file",
 	    NULL };
 	static const char *const switches[] = { "insecure", "ipv4",
 	    "ipv6", "keep", "no-send", NULL };
