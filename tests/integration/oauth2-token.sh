@@ -16,7 +16,7 @@ for c in python3 openssl jq; do
 done
 BASE=${OAUTH2_TEST_PORT:-18000}
 TS_PORT=$((BASE + 1)) HTTP_PORT=$((BASE + 2)) SMTP_PORT=$((BASE + 3))
-IMAP_PORT=$((BASE + 4)) DEAD_PORT=$((BASE + 9))
+IMAP_PORT=$((BASE + 4)) SNMP_PORT=$((BASE + 8)) DEAD_PORT=$((BASE + 9))
 TOOL=$top_builddir/plugins/mailcanary
 TOKENSERVER=$top_srcdir/tests/oauth2/tokenserver
 MAILSERVER=$top_srcdir/tests/oauth2/mailserver
@@ -289,6 +289,38 @@ check "four runs at once: all get a token, one request to the endpoint" \
     bash -c '[ "$1" = 0 ] && [ "$2" = $(($3 + 1)) ] && [ "$(grep -l "\"status\"" "$4"/par.* | wc -l)" = 4 ]' _ "$wait_all" "$(fetches)" "$n0" "$D"
 check "the cache is whole JSON afterwards" jqt '.access_token | length > 100' "$(CACHE)"
 ctl
+
+# ---- mailcanaryd: four probes on worker threads share the provider ----
+if command -v snmpd >/dev/null; then
+	mkdir -p "$D/snmp"
+	start_agentx_snmpd "$D/snmp" "$SNMP_PORT"
+	{
+		sed -n '/^\[global\]/,/^\[probe p\]/p' "$D/cc.conf" | sed '$d'
+		for i in 1 2 3 4; do
+			sed -n '/^\[probe p\]/,$p' "$D/cc.conf" | sed "s/^\[probe p\]/[probe d$i]/"
+			printf 'interval = 2\ntimeout = 10\n\n'
+		done
+	} >"$D/daemon.conf"
+	sed -i "s|^ca_file = .*|&\nagentx_socket = $D/snmp/agentx.sock\nworkers = 4|" "$D/daemon.conf"
+	fresh; ctl delay=1; n0=$(fetches); : >"$D/mail.log"
+	"$top_builddir/snmp-agent/mailcanaryd" -f -c "$D/daemon.conf" >"$D/daemon.log" 2>&1 &
+	DPID=$!
+	CLEANUP+=("stop_pid $DPID")
+	for i in $(seq 1 100); do
+		[ "$(grep -c 'smtp mech=.*result=ok' "$D/mail.log")" -ge 8 ] && break
+		sleep 0.1
+	done
+	stop_pid "$DPID"
+	check "mailcanaryd: four probes in parallel, two cycles each, one token request" \
+	    bash -c '[ "$(grep -c "smtp mech=.*result=ok" "$1")" -ge 8 ] && [ "$2" = $(($3 + 1)) ]' _ "$D/mail.log" "$(fetches)" "$n0"
+	check "mailcanaryd: no login refused, the cache whole" \
+	    bash -c '! grep -v result=ok "$1" && jq -e ".access_token | length > 100" "$2" >/dev/null' _ "$D/mail.log" "$(CACHE)"
+	ALL+="$(cat "$D/daemon.log")"
+	ctl
+else
+	skip "mailcanaryd with a shared provider" "snmpd is not installed"
+	skip "mailcanaryd: the cache whole" "snmpd is not installed"
+fi
 
 # ---- a cache file that is not ours, corrupt, or readable by others ----
 printf '{"version": 1, "access_token": ' >"$(CACHE)"; n0=$(fetches)
