@@ -52,7 +52,7 @@ icinga2 object list --type CheckCommand --name mailcanary "${DEFS[@]}" \
 # "--option $mailcanary_var$" for each argument
 awk '/^    \* --/ { o = $2 } /^      \* (value|set_if) = / { print o, $4 }' \
     "$I/command.txt" | tr -d '"' >"$I/arguments"
-"$INSTALLED" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z][a-z-]*\).*/\2/p' \
+"$INSTALLED" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z][a-z0-9-]*\).*/\2/p' \
     >"$I/help-options"
 missing=()
 while read -r o; do
