@@ -449,9 +449,20 @@ junk_failed(struct scan_ctx *ctx, const char *folder, struct mc_error *e)
 {
 	char note[sizeof(e->msg) + 128];
 
-	if (e->code == MC_ERR_SERVER || e->code == MC_ERR_CONFIG) {
+	/* A folder the server will not open: a refused SELECT, EXAMINE or
+	 * STATUS. A refused login or anything else is said as it is. */
+	if (e->code == MC_ERR_SERVER && (strstr(e->msg, "IMAP SELECT") !=
+	    NULL || strstr(e->msg, "IMAP EXAMINE") != NULL ||
+	    strstr(e->msg, "IMAP STATUS") != NULL)) {
 		snprintf(note, sizeof(note), "junk folder \"%s\" cannot be "
 		    "read (does it exist?): %s", folder, e->msg);
+		verdict_add(ctx->runerr, MC_WARNING, REASON_MAILBOX_FAILED, -1,
+		    note);
+		return;
+	}
+	if (e->code == MC_ERR_SERVER || e->code == MC_ERR_CONFIG) {
+		snprintf(note, sizeof(note), "junk folder \"%s\" cannot be "
+		    "read: %s", folder, e->msg);
 		verdict_add(ctx->runerr, MC_WARNING, REASON_MAILBOX_FAILED, -1,
 		    note);
 		return;
@@ -499,6 +510,7 @@ scan_junk(struct scan_ctx *ctx, struct junk_scan *js)
 		deadline_step("reading a junk folder");
 		if ((js->mb[i] = mailbox_open(cfg, js->url[i],
 		    cfg->mailbox_user, cfg->mailbox_password, 0, &e)) == NULL ||
+		    mailbox_bearer(js->mb[i], OAUTH2_MAILBOX, &e) == -1 ||
 		    mailbox_scan(js->mb[i], ctx->junk_cur, cfg->name,
 		    scan_found, ctx, &e) == -1) {
 			js->mb[i] = mailbox_close(js->mb[i]);
