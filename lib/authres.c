@@ -411,7 +411,12 @@ result_of(const char *word)
 	return r == -1 || r == AUTHRES_MISSING ? AUTHRES_UNKNOWN : r;
 }
 
-/* The results of one trusted field, where a method has none yet. */
+/*
+ * The results of one trusted field, where a method has none yet. A
+ * message may carry several DKIM signatures (its domain's and a
+ * relay's): one that passes is what counts, so a later pass replaces an
+ * earlier result that is not one; otherwise the first result wins.
+ */
 static void
 take(const struct authres_field *f, struct authres *out)
 {
@@ -421,8 +426,11 @@ take(const struct authres_field *f, struct authres *out)
 
 	for (i = 0; i < f->n; i++) {
 		r = &f->r[i];
-		if ((m = method_index(r->method)) == -1 ||
-		    out->result[m] != AUTHRES_MISSING)
+		if ((m = method_index(r->method)) == -1)
+			continue;
+		if (out->result[m] != AUTHRES_MISSING &&
+		    (out->result[m] == AUTHRES_PASS ||
+		    result_of(r->result) != AUTHRES_PASS))
 			continue;
 		out->result[m] = result_of(r->result);
 		snprintf(out->reason[m], sizeof(out->reason[m]), "%s",

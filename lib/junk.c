@@ -20,6 +20,29 @@ is_sep(char c)
 }
 
 /* Checks one name and adds it to list (NULL: check only). */
+/*
+ * Whether a name has a path segment "." or ".." between slashes: the URL
+ * made from it would be normalized by libcurl into another folder (the
+ * mailbox's own, with "X/../INBOX"). Dots inside a name ("INBOX.Junk")
+ * are a hierarchy separator and fine.
+ */
+static int
+dot_segment(const char *s, size_t len)
+{
+	size_t i = 0, start;
+
+	while (i <= len) {
+		start = i;
+		while (i < len && s[i] != '/')
+			i++;
+		if ((i - start == 1 && s[start] == '.') ||
+		    (i - start == 2 && s[start] == '.' && s[start + 1] == '.'))
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
 static int
 junk_add(struct junk_list *list, size_t *n, const char *s, size_t len,
     struct mc_error *err)
@@ -40,6 +63,11 @@ junk_add(struct junk_list *list, size_t *n, const char *s, size_t len,
 			    "junk_folders: folder name '%.*s' must not contain "
 			    "quotes, backslashes or control characters",
 			    (int)len, s);
+	if (dot_segment(s, len))
+		return error_set(err, MC_ERR_CONFIG,
+		    "junk_folders: folder name '%.*s' has a '.' or '..' "
+		    "path segment (the URL would name another folder)",
+		    (int)len, s);
 	if (*n >= JUNK_FOLDERS_MAX)
 		return error_set(err, MC_ERR_CONFIG,
 		    "junk_folders: more than %d folders", JUNK_FOLDERS_MAX);

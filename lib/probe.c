@@ -686,7 +686,8 @@ probe_run(const struct config *cfg, unsigned flags,
 	struct mailbox *mb = NULL, *bmb = NULL;
 	struct junk_scan js;
 	int lockfd, mailbox_ok, bounce_ok = 0;
-	unsigned long pin;
+	unsigned long pin[VERDICT_REASONS_MAX + 1];
+	size_t i, npin;
 
 	memset(rep, 0, sizeof(*rep));
 	memset(&runerr, 0, sizeof(runerr));
@@ -721,9 +722,14 @@ probe_run(const struct config *cfg, unsigned flags,
 	evaluate_junk(&rep->st, cfg->junk, &rep->v);
 	evaluate_auth(&rep->st, cfg->auth_results == AUTH_RESULTS_REQUIRE,
 	    &rep->v);
-	/* The verdict names canaries by seq, and the one it stands on stays. */
-	pin = rep->v.outcome >= 0 ? (unsigned long)rep->v.outcome : 0;
-	state_prune(&rep->st, (size_t)cfg->history, pin, rep->now);
+	/* The verdict names canaries by seq: those it names stay. */
+	npin = 0;
+	if (rep->v.outcome >= 0)
+		pin[npin++] = (unsigned long)rep->v.outcome;
+	for (i = 0; i < rep->v.n; i++)
+		if (rep->v.r[i].canary >= 0)
+			pin[npin++] = (unsigned long)rep->v.r[i].canary;
+	state_prune(&rep->st, (size_t)cfg->history, pin, npin, rep->now);
 	merge_run_errors(&rep->v, &runerr);
 
 	save_and_delete(cfg, rep, mailbox_ok ? mb : NULL, bounce_ok ? bmb :

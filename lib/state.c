@@ -135,20 +135,26 @@ state_find_token(struct state *st, const char *token)
 }
 
 static int
-prune_keeps(const struct canary *c, unsigned long pin, double now)
+prune_keeps(const struct canary *c, const unsigned long *pin, size_t npin,
+    double now)
 {
-	return c->status == CANARY_IN_FLIGHT || c->seq == pin ||
-	    (c->status == CANARY_HIDDEN && now - c->hidden_at <
-	    STATE_HIDDEN_KEEP);
+	size_t i;
+
+	for (i = 0; i < npin; i++)
+		if (c->seq == pin[i])
+			return 1;
+	return c->status == CANARY_IN_FLIGHT || (c->status == CANARY_HIDDEN &&
+	    now - c->hidden_at < STATE_HIDDEN_KEEP);
 }
 
 void
-state_prune(struct state *st, size_t keep, unsigned long pin, double now)
+state_prune(struct state *st, size_t keep, const unsigned long *pin,
+    size_t npin, double now)
 {
 	size_t i, j, droppable = 0, drop;
 
 	for (i = 0; i < st->n; i++)
-		if (!prune_keeps(&st->c[i], pin, now))
+		if (!prune_keeps(&st->c[i], pin, npin, now))
 			droppable++;
 	if (droppable <= keep)
 		return;
@@ -157,7 +163,7 @@ state_prune(struct state *st, size_t keep, unsigned long pin, double now)
 	for (i = 0, j = 0; i < st->n; i++) {
 		struct canary *c = &st->c[i];
 
-		if (drop > 0 && !prune_keeps(c, pin, now)) {
+		if (drop > 0 && !prune_keeps(c, pin, npin, now)) {
 			canary_clear(c);
 			drop--;
 			continue;

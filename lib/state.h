@@ -61,10 +61,11 @@ int	state_set_str(char **, const char *);
 
 /*
  * Drops resolved canaries beyond the newest `keep`, but never one in
- * flight, the one seq `pin` (the verdict's), or a hidden canary younger
- * than STATE_HIDDEN_KEEP.
+ * flight, one of the npin seqs of `pin` (those the verdict names), or a
+ * hidden canary younger than STATE_HIDDEN_KEEP.
  */
-void	state_prune(struct state *, size_t keep, unsigned long pin, double now);
+void	state_prune(struct state *, size_t keep, const unsigned long *pin,
+	    size_t npin, double now);
 
 /* The JSON codec and the state file; declared apart, reached from here. */
 #include "state_json.h"

@@ -298,14 +298,12 @@ test_read_trusted_only(void **st)
 	    "Subject: x\r\n\r\n", h);
 	authres_read(h, "mx.greylist.test", &a);
 	assert_true(a.checked);
-	/* The first result of a method wins: dkim=fail, not the pass. */
-	assert_int_equal(a.result[AUTHRES_DKIM], AUTHRES_FAIL);
-	assert_string_equal(a.reason[AUTHRES_DKIM],
-	    "signature verification failed");
+	/* Two DKIM signatures: the one that passes counts. */
+	assert_int_equal(a.result[AUTHRES_DKIM], AUTHRES_PASS);
 	assert_int_equal(a.result[AUTHRES_SPF], AUTHRES_PASS);
 	assert_string_equal(a.reason[AUTHRES_SPF], "sender is permitted");
 	assert_int_equal(a.result[AUTHRES_DMARC], AUTHRES_PASS);
-	assert_false(authres_all_pass(&a));
+	assert_true(authres_all_pass(&a));
 	/* Another authserv-id: only the forged field names it. */
 	authres_read(h, "forged.example", &a);
 	assert_int_equal(a.result[AUTHRES_SPF], AUTHRES_FAIL);
@@ -319,6 +317,30 @@ test_read_trusted_only(void **st)
 	assert_int_equal(a.result[AUTHRES_DKIM], AUTHRES_MISSING);
 	authres_read(h, "", &a);
 	assert_false(a.checked);
+	headers_free(h);
+	free(h);
+}
+
+/* Of results that do not pass, the first wins; a pass is never undone. */
+static void
+test_read_first_wins(void **st)
+{
+	struct headers *h = calloc(1, sizeof(*h));
+	struct authres a;
+
+	(void)st;
+	assert_non_null(h);
+	headers_of("Authentication-Results: mx.greylist.test;\r\n"
+	    " dkim=fail reason=\"bad signature\" header.d=esp.test;\r\n"
+	    " dkim=neutral reason=\"no key\" header.d=corp.test;\r\n"
+	    " spf=pass; spf=fail; dmarc=none\r\n"
+	    "Subject: x\r\n\r\n", h);
+	authres_read(h, "mx.greylist.test", &a);
+	assert_int_equal(a.result[AUTHRES_DKIM], AUTHRES_FAIL);
+	assert_string_equal(a.reason[AUTHRES_DKIM], "bad signature");
+	assert_int_equal(a.result[AUTHRES_SPF], AUTHRES_PASS);
+	assert_int_equal(a.result[AUTHRES_DMARC], AUTHRES_NONE);
+	assert_false(authres_all_pass(&a));
 	headers_free(h);
 	free(h);
 }
@@ -592,6 +614,7 @@ main(void)
 		cmocka_unit_test(test_not_a_field),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_read_trusted_only),
+		cmocka_unit_test(test_read_first_wins),
 		cmocka_unit_test(test_read_received_boundary),
 		cmocka_unit_test(test_results),
 		cmocka_unit_test(test_mib_enum),

@@ -207,7 +207,7 @@ test_verdict_outlives_prune(void **unused)
 	struct state st;
 	struct verdict v;
 	struct canary *k;
-	unsigned long seq;
+	unsigned long seq, pin;
 
 	(void)unused;
 	assert_int_equal(range_parse(&w, "1800", NULL), 0);
@@ -229,7 +229,8 @@ test_verdict_outlives_prune(void **unused)
 	assert_int_equal(v.r[0].canary, 3);
 	assert_int_equal(v.last_delivered, 10);
 	/* Keep two resolved canaries; #3 is pinned. */
-	state_prune(&st, 2, (unsigned long)v.outcome, NOW);
+	pin = (unsigned long)v.outcome;
+	state_prune(&st, 2, &pin, 1, NOW);
 	assert_non_null(state_find_seq(&st, v.outcome));
 	assert_int_equal(state_find_seq(&st, v.outcome)->status, HI);
 	assert_non_null(state_find_seq(&st, v.last_delivered));

@@ -56,6 +56,13 @@ test_parse(void **unused)
 	assert_non_null(strstr(err.msg, "backslashes"));
 	assert_int_equal(junk_list_parse("Ju\"nk", NULL, &err), -1);
 	assert_int_equal(junk_list_parse("Ju\x01nk", NULL, &err), -1);
+	assert_int_equal(junk_list_parse("..", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "path segment"));
+	assert_int_equal(junk_list_parse("X/../INBOX", NULL, &err), -1);
+	assert_int_equal(junk_list_parse("Junk/.", NULL, &err), -1);
+	assert_int_equal(junk_list_parse("./Junk", NULL, &err), -1);
+	assert_int_equal(junk_list_parse("INBOX.Junk, .Junk, Junk..",
+	    NULL, &err), 0);
 	assert_int_equal(junk_list_parse("Junk, Junk", &l, &err), -1);
 	assert_non_null(strstr(err.msg, "twice"));
 	assert_int_equal(l.n, 0);

@@ -339,7 +339,7 @@ test_prune(void **unused)
 {
 	struct state st;
 	struct canary *c;
-	unsigned long i;
+	unsigned long i, pin = 1;
 
 	(void)unused;
 	state_init(&st);
@@ -350,7 +350,7 @@ test_prune(void **unused)
 		    CANARY_HIDDEN : CANARY_DELIVERED;
 		c->hidden_at = 1000;
 	}
-	state_prune(&st, 3, 1, 2000);
+	state_prune(&st, 3, &pin, 1, 2000);
 	/* Kept: pinned #1, young hidden #2, in flight #3, newest 3 others. */
 	assert_int_equal(st.n, 6);
 	assert_int_equal(st.c[0].seq, 1);
