@@ -31,9 +31,16 @@ for p in udp:$SNMP_PORT tcp:$DB_PORT tcp:$WEB_PORT; do
 		echo "Bail out! $p on 127.0.0.1 is already in use"; exit 1
 	fi
 done
-start_mailpath "$BASE"
-"$MAILPATH" mode "$MP_ROOT" junk >>"$MP_ROOT.log" 2>&1 ||
-    { echo "Bail out! junk mode did not start: $(tail -3 "$MP_ROOT.log")"; exit 1; }
+# The mail path as start_mailpath (tests/lib.sh) makes it, but started in
+# junk mode: switching a running one restarts Dovecot, which can race.
+MP_ROOT=$(mktemp -d /tmp/mailcanary-mp.XXXXXX)
+CLEANUP+=("$MAILPATH stop $MP_ROOT; rm -rf $MP_ROOT $MP_ROOT.log")
+MAILPATH_PORT=$BASE MAILPATH_JUNK_FOLDER=Junk "$MAILPATH" start "$MP_ROOT" junk >"$MP_ROOT.log" 2>&1 ||
+    { echo "Bail out! mail path did not start in junk mode: $(tail -3 "$MP_ROOT.log")"; exit 1; }
+# shellcheck disable=SC1091
+. "$MP_ROOT/env"
+printf '%s\n' "$MP_TO_PASSWORD" >"$MP_ROOT/mbox.pw"
+chmod 600 "$MP_ROOT/mbox.pw"
 X=$(mktemp -d /tmp/mailcanary-cacti.XXXXXX); CLEANUP+=("rm -rf $X")
 export SNMP_PERSISTENT_DIR=$X/persist MIBS=
 mkdir -p "$X/persist" "$X/state"
@@ -319,7 +326,7 @@ if [ -n "$SHOT" ]; then
 		SELECT id, 'default_timespan', '1' FROM user_auth WHERE username = 'guest'"
 	mkdir -p "$X/chromium"
 	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-	    --user-data-dir="$X/chromium" --window-size=1500,1900 \
+	    --user-data-dir="$X/chromium" --window-size=1500,2080 \
 	    --virtual-time-budget=15000 --screenshot="$SHOT" \
 	    "http://127.0.0.1:$WEB_PORT/graph_view.php?action=preview&host_id=$H&rfilter=healthy&columns=2&graphs=9" \
 	    >"$X/chromium.log" 2>&1
