@@ -85,6 +85,17 @@ $GROUPS = array(
 	'since' => array('Since Last Delivery', 'seconds', '', 0, 100, '', array(
 		'since_delivery' => array('mcProbeSecondsSinceDelivery', 'Since last delivery', GAUGE, 0, 'U', '0080C0', 7),
 	)),
+	'junk' => array('Junk', 'canaries per hour', 'per_hour', 0, 10, '', array(
+		'junk' => array('mcProbeJunk', 'Delivered to a junk folder', COUNTER, 0, 1000, 'FF8000', 7),
+	)),
+	'authfail' => array('Authentication Failures', 'canaries per hour', 'per_hour', 0, 10, '', array(
+		'auth_not_passed' => array('mcProbeAuthNotPassed', 'SPF, DKIM or DMARC not pass', COUNTER, 0, 1000, 'FF0000', 7),
+	)),
+	'authres' => array('Authentication Results', '2 pass 3 fail 10 missing', '', 0, 10, 'on', array(
+		'spf_result' => array('mcProbeLastSpfResult', 'SPF', GAUGE, 1, 10, '0000FF', 5),
+		'dkim_result' => array('mcProbeLastDkimResult', 'DKIM', GAUGE, 1, 10, '00A000', 5),
+		'dmarc_result' => array('mcProbeLastDmarcResult', 'DMARC', GAUGE, 1, 10, 'FF8000', 5),
+	)),
 );
 
 $out = array();
@@ -95,7 +106,7 @@ $o = function ($depth, $s) use (&$out) {
 /* The data query and its graph associations. */
 $o(1, '<' . h('04', 'query') . '>');
 $o(2, '<name>mailcanary - Probes (MAILCANARY-MIB mcProbeTable)</name>');
-$o(2, '<description>Probes of mailcanaryd: state, canaries sent, delivered, bounced and hidden, latency</description>');
+$o(2, '<description>Probes of mailcanaryd: state, canaries sent, delivered, bounced and hidden, latency, junk folders, SPF, DKIM and DMARC</description>');
 $o(2, '<xml_path>&lt;path_cacti&gt;/resource/snmp_queries/mailcanary.xml</xml_path>');
 $o(2, "<data_input_id>$DI</data_input_id>");
 $o(2, '<graphs>');

@@ -40,7 +40,7 @@ $xml = "<xml>\n   <info>\n" .
     "     <author>mailcanary</author>\n" .
     "     <homepage></homepage>\n" .
     "     <email></email>\n" .
-    "     <description>Graphs of mailcanaryd's mcProbeTable (MAILCANARY-MIB): latency, greylisting delay, canaries in flight, outcomes, state, time since the last delivery</description>\n" .
+    "     <description>Graphs of mailcanaryd's mcProbeTable (MAILCANARY-MIB): latency, greylisting delay, canaries in flight, outcomes, state, time since the last delivery, canaries delivered to junk folders, SPF, DKIM and DMARC failures and results</description>\n" .
     "     <class>snmp</class>\n" .
     "     <tags>mail snmp mailcanary</tags>\n" .
     "     <installation>Add the data query \"mailcanary - Probes\" to the device whose snmpd has mailcanaryd as its AgentX subagent</installation>\n" .

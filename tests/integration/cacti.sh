@@ -3,7 +3,10 @@
 # copy of Cacti import packaging/cacti's package with Cacti's own CLI, add
 # a device for snmpd with mailcanaryd behind it, create the graphs of the
 # probe table, poll, and the RRD files hold what snmpget returns; a graph
-# comes back from graph_image.php (PHP's built-in web server).
+# comes back from graph_image.php (PHP's built-in web server). The mail
+# path files every canary into Junk (its junk mode) and writes no
+# Authentication-Results there, so healthy's junk and auth_not_passed
+# counters grow too.
 # Ports: CACTI_TEST_PORT (mail path) and +150 snmpd, +160 MariaDB, +170 web.
 # CACTI_SCREENSHOT=FILE: also a headless Chromium screenshot of the graph
 # page (scripts/cacti-screenshot), after CACTI_POLLS minutes of 30 s polls.
@@ -28,12 +31,22 @@ for p in udp:$SNMP_PORT tcp:$DB_PORT tcp:$WEB_PORT; do
 		echo "Bail out! $p on 127.0.0.1 is already in use"; exit 1
 	fi
 done
-start_mailpath "$BASE"
+# The mail path as start_mailpath (tests/lib.sh) makes it, but started in
+# junk mode: switching a running one restarts Dovecot, which can race.
+MP_ROOT=$(mktemp -d /tmp/mailcanary-mp.XXXXXX)
+CLEANUP+=("$MAILPATH stop $MP_ROOT; rm -rf $MP_ROOT $MP_ROOT.log")
+MAILPATH_PORT=$BASE MAILPATH_JUNK_FOLDER=Junk "$MAILPATH" start "$MP_ROOT" junk >"$MP_ROOT.log" 2>&1 ||
+    { echo "Bail out! mail path did not start in junk mode: $(tail -3 "$MP_ROOT.log")"; exit 1; }
+# shellcheck disable=SC1091
+. "$MP_ROOT/env"
+printf '%s\n' "$MP_TO_PASSWORD" >"$MP_ROOT/mbox.pw"
+chmod 600 "$MP_ROOT/mbox.pw"
 X=$(mktemp -d /tmp/mailcanary-cacti.XXXXXX); CLEANUP+=("rm -rf $X")
 export SNMP_PERSISTENT_DIR=$X/persist MIBS=
 mkdir -p "$X/persist" "$X/state"
 
-# snmpd with mailcanaryd: one route that delivers, one that swallows.
+# snmpd with mailcanaryd: one route that delivers (into Junk, results
+# missing), one that swallows.
 start_agentx_snmpd "$X" "$SNMP_PORT"
 cat >"$X/mc.conf" <<EOT
 [global]
@@ -50,6 +63,8 @@ interval = 3
 [probe healthy]
 to = $MP_TO
 snmp_index = 7
+junk_folders = Junk
+authserv_id = mx.greylist.test
 
 [probe void]
 to = canary@void.test
@@ -148,8 +163,10 @@ if [ -n "$SHOT" ]; then
 	SQL -e "REPLACE INTO settings (name, value) VALUES ('poller_interval', '30'), ('cron_interval', '60')"
 fi
 OUT=$(cli import_package.php --filename="$PKG" --profile-id=$PROFILE); RC=$?
+# (Its lines name the templates, "[success] mailcanary - Authentication
+# Failures [new]": those are not failures.)
 check "import_package.php takes the package (signature, templates, query XML)" \
-    bash -c "[ $RC = 0 ] && ! grep -qi 'fail\|error' <<<'$OUT'"
+    bash -c "[ $RC = 0 ] && ! grep -v '^\[success\] ' <<<'$OUT' | grep -qi 'fail\|error'"
 check "it wrote the data query's XML into resource/snmp_queries" \
     cmp "$C/resource/snmp_queries/mailcanary.xml" "$top_srcdir/packaging/cacti/mailcanary.xml"
 check "the package's template is cacti_data_query_mailcanary.xml" bash -c \
@@ -161,11 +178,11 @@ NGT=$(SQL -e "SELECT COUNT(*) FROM graph_templates WHERE name LIKE 'mailcanary -
 NDT=$(SQL -e "SELECT COUNT(*) FROM data_template WHERE name LIKE 'mailcanary - %'")
 NQG=$(SQL -e "SELECT COUNT(*) FROM snmp_query_graph WHERE snmp_query_id = '$Q'")
 NRRD=$(SQL -e "SELECT COUNT(DISTINCT r.data_template_rrd_id) FROM snmp_query_graph_rrd r JOIN snmp_query_graph g ON g.id = r.snmp_query_graph_id WHERE g.snmp_query_id = '$Q'")
-check "6 graph templates, 6 data templates, 6 query graphs, 16 data sources mapped ($NGT, $NDT, $NQG, $NRRD)" \
-    test "$NGT $NDT $NQG $NRRD" = "6 6 6 16"
+check "9 graph templates, 9 data templates, 9 query graphs, 21 data sources mapped ($NGT, $NDT, $NQG, $NRRD)" \
+    test "$NGT $NDT $NQG $NRRD" = "9 9 9 21"
 OUT=$(cli import_package.php --filename="$PKG" --profile-id=$PROFILE)
 NGT2=$(SQL -e "SELECT COUNT(*) FROM graph_templates WHERE name LIKE 'mailcanary - %'")
-check "importing it again updates, does not duplicate ($NGT2 graph templates)" test "$NGT2" = 6
+check "importing it again updates, does not duplicate ($NGT2 graph templates)" test "$NGT2" = 9
 
 # The daemon has something to show: a delivery, a hidden canary.
 wait_get() {	# OID MIN SECONDS: an integer cell reaches MIN
@@ -177,6 +194,8 @@ wait_get() {	# OID MIN SECONDS: an integer cell reaches MIN
 }
 check "mailcanaryd: healthy delivered a canary" wait_get $E.9.7 1 40
 check "mailcanaryd: void hid one" wait_get $E.13.2 1 45
+check "mailcanaryd: healthy's canary went to Junk (mcProbeJunk)" wait_get $E.27.7 1 20
+check "mailcanaryd: ... without SPF, DKIM, DMARC passes (mcProbeAuthNotPassed)" wait_get $E.32.7 1 20
 
 # The device, the query, a graph of each template for each probe.
 OUT=$(cli add_device.php --description=localhost --ip=127.0.0.1 --template=0 \
@@ -200,13 +219,13 @@ for probe in healthy void; do
 done
 OUT=""
 NG=$(SQL -e "SELECT COUNT(*) FROM graph_local WHERE host_id = '$H'")
-check "add_graphs.php: 12 graphs, 6 per probe ($NG)${bad:+ (failed:$bad)}" \
-    bash -c "[ -z '$bad' ] && [ '$NG' = 12 ]"
+check "add_graphs.php: 18 graphs, 9 per probe ($NG)${bad:+ (failed:$bad)}" \
+    bash -c "[ -z '$bad' ] && [ '$NG' = 18 ]"
 
 # Polls. Each cell read before and after a poll brackets what it wrote.
 snap() {	# FILE: every output column of both probes, "OID VALUE"
 	snmpwalk -v2c -c public -On -Oq 127.0.0.1:$SNMP_PORT $E >"$1.tmp" 2>&1
-	grep -E "^\.$E\.([5-9]|1[0-9]|2[0-2])\.(2|7) " "$1.tmp" >"$1"
+	grep -E "^\.$E\.([5-9]|1[0-9]|2[0-2]|2[7-9]|3[0-2])\.(2|7) " "$1.tmp" >"$1"
 }
 poll() {
 	snap "$X/before"
@@ -241,7 +260,7 @@ oid_of() {	# column name -> its OID, from the MIB (not from the query XML)
 	echo "$E.${n:-0}"
 }
 NS=$(wc -l <"$X/sources"); NF=$(cut -f2 "$X/sources" | sort -u | wc -l)
-check "32 data sources in 12 RRD files ($NS in $NF)" test "$NS $NF" = "32 12"
+check "42 data sources in 18 RRD files ($NS in $NF)" test "$NS $NF" = "42 18"
 bad=""; nz=""
 while IFS=$'\t' read -r idx file ds field type; do
 	oid=$(oid_of "$field").$idx
@@ -259,8 +278,8 @@ while IFS=$'\t' read -r idx file ds field type; do
 	[ "$v" -gt 0 ] 2>/dev/null && nz="$nz $ds.$idx"
 done <"$X/sources"
 check "rrdtool lastupdate: every data source holds what snmpget returned for its cell${bad:+ (not:$bad)}" test -z "$bad"
-check "... delivered of healthy, hidden of void and both states are among the non-zero ones" \
-    bash -c "for d in delivered.7 hidden.2 state.7 state.2 last_latency.7; do grep -qw \"\$d\" <<<'$nz' || exit 1; done"
+check "... delivered, junk, auth_not_passed of healthy, hidden of void, both states and SPF results are among the non-zero ones" \
+    bash -c "for d in delivered.7 junk.7 auth_not_passed.7 hidden.2 state.7 state.2 spf_result.7 spf_result.2 last_latency.7; do grep -qw \"\$d\" <<<'$nz' || exit 1; done"
 diag "non-zero:$nz"
 STATEF=$(awk -F'\t' '$1 == 2 && $3 == "state" { print $2 }' "$X/sources")
 check "void's state RRD says critical(3)" \
@@ -268,6 +287,13 @@ check "void's state RRD says critical(3)" \
 DELF=$(awk -F'\t' '$1 == 7 && $3 == "delivered" { print $2 }' "$X/sources")
 check "healthy's outcomes RRD: COUNTER data sources, 300 s step (or 30 s)" \
     bash -c "rrdtool info '$DELF' | grep -q '^ds\[delivered\].type = \"COUNTER\"' && rrdtool info '$DELF' | grep -qE '^step = (300|30)$'"
+JUNKF=$(awk -F'\t' '$1 == 7 && $3 == "junk" { print $2 }' "$X/sources")
+AUTHF=$(awk -F'\t' '$1 == 7 && $3 == "auth_not_passed" { print $2 }' "$X/sources")
+check "healthy's Junk and Authentication Failures RRDs: COUNTER data sources" \
+    bash -c "rrdtool info '$JUNKF' | grep -q '^ds\[junk\].type = \"COUNTER\"' && rrdtool info '$AUTHF' | grep -q '^ds\[auth_not_passed\].type = \"COUNTER\"'"
+RESF=$(awk -F'\t' '$1 == 7 && $3 == "spf_result" { print $2 }' "$X/sources")
+check "healthy's Authentication Results RRD: SPF, DKIM and DMARC missing(10)" \
+    bash -c "rrdtool lastupdate '$RESF' | awk 'NR == 1 { n = NF } NR == 3 { for (i = 2; i <= n + 1; i++) if (\$i != 10) exit 1; ok = n == 3 } END { exit !ok }'"
 
 # A graph through graph_image.php, from PHP's built-in web server.
 mkdir -p "$X/sessions"
@@ -294,15 +320,15 @@ check "the PNG is ${PW}x$PH: the canvas plus Cacti's margins, ${JIW:-?}x${JIH:-?
 diag "graph $G: ${GW}x$GH at ${JL:-?},${JT:-?} in a ${PW}x$PH PNG"
 
 if [ -n "$SHOT" ]; then
-	# The graph page as the guest account sees it: healthy's six graphs,
+	# The graph page as the guest account sees it: healthy's nine graphs,
 	# the last half hour, two columns.
 	SQL -e "REPLACE INTO settings_user (user_id, name, value)
 		SELECT id, 'default_timespan', '1' FROM user_auth WHERE username = 'guest'"
 	mkdir -p "$X/chromium"
 	timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-	    --user-data-dir="$X/chromium" --window-size=1500,1400 \
+	    --user-data-dir="$X/chromium" --window-size=1500,2080 \
 	    --virtual-time-budget=15000 --screenshot="$SHOT" \
-	    "http://127.0.0.1:$WEB_PORT/graph_view.php?action=preview&host_id=$H&rfilter=healthy&columns=2&graphs=6" \
+	    "http://127.0.0.1:$WEB_PORT/graph_view.php?action=preview&host_id=$H&rfilter=healthy&columns=2&graphs=9" \
 	    >"$X/chromium.log" 2>&1
 	check "chromium: a screenshot of graph_view.php in $SHOT" \
 	    bash -c "head -c 8 '$SHOT' | od -An -tx1 | tr -d ' \n' | grep -qx 89504e470d0a1a0a"
