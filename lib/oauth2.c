@@ -36,6 +36,9 @@
 
 #define CACHE_VERSION	1
 
+static void	error_append(struct mc_error *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 char *
 oauth2_free_token(char *s)
 {
@@ -748,14 +751,15 @@ oauth2_get(const struct config_oauth2 *p, const char *state_dir,
 		 * only place left for the new one. */
 		if (rotated && rewrite_refresh_file(p->refresh_token_file,
 		    fresh.refresh_token) == 0)
-			log_warnx("oauth2 %s: %s; the rotated refresh token "
-			    "was written to %s", p->name, err->msg,
-			    p->refresh_token_file);
+			error_append(err, "; the rotated refresh token was "
+			    "written to %s", p->refresh_token_file);
 		else if (rotated)
-			log_warnx("oauth2 %s: %s; the rotated refresh token "
-			    "is LOST (%s cannot be rewritten): put a new "
-			    "refresh token into refresh_token_file", p->name,
-			    err->msg, p->refresh_token_file);
+			error_append(err, "; the rotated refresh token is "
+			    "LOST (%s cannot be rewritten): put a new refresh "
+			    "token into refresh_token_file",
+			    p->refresh_token_file);
+		if (rotated)
+			log_warnx("oauth2 %s: %s", p->name, err->msg);
 		goto out;
 	}
 	if (rotated)
@@ -835,7 +839,7 @@ oauth2_bearer(const struct config *cfg, enum oauth2_use use, char **token,
 }
 
 /* Adds a sentence to the end of err's message (cut at the cap). */
-static void __attribute__((format(printf, 2, 3)))
+static void
 error_append(struct mc_error *err, const char *fmt, ...)
 {
 	va_list ap;

@@ -246,7 +246,7 @@ sed -e "s|^scope = .*|scope = imap smtp $(printf 'x%.0s' {1..600})|" \
 OUT=$( (trap '' XFSZ; ulimit -f 1; exec "$TOOL" oauth2-token --config "$D/rt2.conf" lab) 2>"$D/xfsz.err") && RC=0 || RC=$?
 ERR=$(cat "$D/xfsz.err"); ALL+="$OUT$ERR"
 check "the cache cannot be saved: an error, the rotated refresh token written to refresh_token_file" \
-    bash -c '[ "$1" = 1 ] && [[ $2 == *"OAuth2 token cache"* && $3 == *"the rotated refresh token was written to $4"* ]] && grep -q "^rt-[0-9]*-" "$4" && ! grep -qF "$5" "$4"' _ "$RC" "$OUT" "$ERR" "$D/refresh2" "$VALID_RT"
+    bash -c '[ "$1" = 1 ] && [[ $2 == *"OAuth2 token cache"*"the rotated refresh token was written to $4"* && $3 == *"the rotated refresh token was written to $4"* ]] && grep -q "^rt-[0-9]*-" "$4" && ! grep -qF "$5" "$4"' _ "$RC" "$OUT" "$ERR" "$D/refresh2" "$VALID_RT"
 tool --config "$D/rt2.conf" lab
 check "... so the next run refreshes with it (the one sent before is revoked)" \
     bash -c '[ "$1" = 0 ] && tail -1 "$2" | grep -q "refresh=rt#[0-9]* result=ok"' _ "$RC" "$D/ts.log"
