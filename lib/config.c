@@ -356,6 +356,23 @@ bad:
 	    "'.', '_' or '-'", what, name, CONFIG_NAME_MAX);
 }
 
+/*
+ * A probe's name names its files in state_dir (NAME.json, NAME.lock);
+ * "oauth2-..." are the OAuth2 token caches' (oauth2_cache_stem()), so a
+ * probe may not take such a name.
+ */
+static int
+check_probe_name(const char *name, struct mc_error *err)
+{
+	if (config_check_name("probe name", name, err) == -1)
+		return -1;
+	if (strncasecmp(name, "oauth2-", 7) == 0)
+		return error_set(err, MC_ERR_CONFIG, "probe name '%s' must "
+		    "not start with 'oauth2-': state_dir's OAuth2 token "
+		    "caches are named so", name);
+	return 0;
+}
+
 static int
 check_url(const char *key, const char *url, const char *const *schemes,
     struct mc_error *err)
@@ -742,7 +759,7 @@ ini_line(struct ini *ini, char *p, int line, size_t *cur,
 			return error_set(err, MC_ERR_CONFIG,
 			    "%d: text after ']'", line);
 		if (strncmp(s + 1, "probe ", 6) == 0) {
-			if (config_check_name("probe name", s + 7, &e) == -1)
+			if (check_probe_name(s + 7, &e) == -1)
 				return error_set(err, MC_ERR_CONFIG,
 				    "%d: %s", line, e.msg);
 		} else if (strncmp(s + 1, "oauth2 ", 7) == 0) {
@@ -1144,24 +1161,32 @@ config_probe_names(const char *path, char ***names, size_t *n,
 int
 config_read_secret(const char *path, char **out, struct mc_error *err)
 {
+	return config_read_secret_max(path, "password file", CONFIG_SECRET_MAX,
+	    out, err);
+}
+
+int
+config_read_secret_max(const char *path, const char *what, size_t max,
+    char **out, struct mc_error *err)
+{
 	char *data;
 	size_t len, first;
 	int rc = -1;
 
-	if (file_read(path, "password file", FILE_PRIVATE | FILE_NOFOLLOW,
+	if (file_read(path, what, FILE_PRIVATE | FILE_NOFOLLOW,
 	    CONFIG_SECRET_FILE_MAX, &data, &len, err) == -1)
 		return -1;
 	first = strcspn(data, "\r\n");
 	if (memchr(data, '\0', len) != NULL)
 		error_set(err, MC_ERR_CONFIG,
-		    "password file %s contains a NUL byte", path);
-	else if (first > CONFIG_SECRET_MAX)
+		    "%s %s contains a NUL byte", what, path);
+	else if (first > max)
 		error_set(err, MC_ERR_CONFIG,
-		    "password file %s: first line is longer than "
-		    "%d bytes", path, CONFIG_SECRET_MAX);
+		    "%s %s: first line is longer than "
+		    "%zu bytes", what, path, max);
 	else if (first == 0)
 		error_set(err, MC_ERR_CONFIG,
-		    "password file %s is empty", path);
+		    "%s %s is empty", what, path);
 	else if ((*out = strndup(data, first)) == NULL)
 		error_set(err, MC_ERR_NOMEM, "out of memory");
 	else
@@ -1262,8 +1287,8 @@ oauth2_resolve(const struct config *cfg, const char *what, const char *user,
 			return 0;
 		}
 	return error_set(err, MC_ERR_CONFIG, "%s_oauth2 = %s: no section "
-	    "[oauth2 %s] in the config file (give it with -C FILE)", what,
-	    name, name);
+	    "[oauth2 %s] in the config file (give it with --config FILE)",
+	    what, name, name);
 }
 
 static int
@@ -1290,8 +1315,7 @@ config_finish(struct config *cfg, struct mc_error *err)
 	EVP_MD_CTX *ctx;
 	int i;
 
-	if (cfg->probe != NULL &&
-	    config_check_name("probe name", cfg->probe, err) == -1)
+	if (cfg->probe != NULL && check_probe_name(cfg->probe, err) == -1)
 		return -1;
 	if (!cfg->no_send) {
 		if (cfg->smtp == NULL)

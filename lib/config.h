@@ -226,6 +226,12 @@ int	config_check_name(const char *what, const char *name,
  * CONFIG_SECRET_FILE_MAX bytes. *out is the caller's to free.
  */
 int	config_read_secret(const char *path, char **out, struct mc_error *);
+/*
+ * config_read_secret() with a first line of at most max bytes (max below
+ * CONFIG_SECRET_FILE_MAX), what naming the file in errors ("token file").
+ */
+int	config_read_secret_max(const char *path, const char *what, size_t max,
+	    char **out, struct mc_error *);
 
 struct output_opts;
 /* What the output needs of cfg, borrowed from it (output.h). */

@@ -36,6 +36,9 @@
 
 #define CACHE_VERSION	1
 
+static void	error_append(struct mc_error *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 char *
 oauth2_free_token(char *s)
 {
@@ -52,6 +55,31 @@ oauth2_token_clear(struct oauth2_token *tok)
 	tok->access_token = oauth2_free_token(tok->access_token);
 	tok->refresh_token = oauth2_free_token(tok->refresh_token);
 	memset(tok, 0, sizeof(*tok));
+}
+
+int
+oauth2_token_check(const char *s)
+{
+	size_t n, len = strlen(s);
+
+	/* RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" /
+	 * "~" / "+" / "/" ) *"=". Nothing else may reach the SASL framing
+	 * (XOAUTH2 ends its fields with ^A). */
+	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-._~+/");
+	if (n == 0 || len > OAUTH2_TOKEN_MAX)
+		return -1;
+	while (s[n] == '=')
+		n++;
+	return s[n] == '\0' ? 0 : -1;
+}
+
+int
+oauth2_read_token(const char *path, char **out, struct mc_error *err)
+{
+	*out = NULL;
+	return config_read_secret_max(path, "token file", OAUTH2_TOKEN_MAX,
+	    out, err);
 }
 
 int
@@ -204,11 +232,18 @@ oauth2_parse_reply(const char *what, long status, const char *body,
 		return error_set(err, MC_ERR_SERVER, "%s answered without an "
 		    "access_token", what);
 	}
-	if (strlen(at) > OAUTH2_TOKEN_MAX || strpbrk(at, " \t\r\n") != NULL) {
+	if (strlen(at) > OAUTH2_TOKEN_MAX) {
 		json_decref(o);
 		return error_set(err, MC_ERR_SERVER, "%s answered an "
-		    "access_token that is not a bearer token (too long or "
-		    "with blanks)", what);
+		    "access_token longer than %d bytes", what,
+		    OAUTH2_TOKEN_MAX);
+	}
+	if (oauth2_token_check(at) == -1) {
+		json_decref(o);
+		return error_set(err, MC_ERR_SERVER, "%s answered an "
+		    "access_token that is not a bearer token (characters "
+		    "other than A-Z a-z 0-9 - . _ ~ + / and a trailing =)",
+		    what);
 	}
 	member_text(o, "token_type", tok->token_type,
 	    sizeof(tok->token_type));
@@ -320,6 +355,13 @@ oauth2_cache_load(const char *path, const struct config_oauth2 *p,
 	    !same_text(json_object_get(o, "client_id"), p->client_id)) {
 		log_debug("%s cannot be used (corrupt, or another provider's); "
 		    "fetching a new token", path);
+		json_decref(o);
+		return 1;
+	}
+	if (oauth2_token_check(at) == -1) {
+		log_warnx("%s holds an access_token that is not a bearer token "
+		    "(characters other than A-Z a-z 0-9 - . _ ~ + / and a "
+		    "trailing =): not used, fetching a new token", path);
 		json_decref(o);
 		return 1;
 	}
@@ -547,7 +589,8 @@ out:
 /*
  * The refresh token to send: the one the cache holds (the newest, after
  * rotation) while refresh_token_file still holds the one it came from or
- * that one itself; else the file's (an operator put in a new one).
+ * that one itself; else the file's (an operator put in a new one). When
+ * the file cannot be read, the cache's, with a warning.
  */
 static int
 pick_refresh(const struct config_oauth2 *p, const struct oauth2_token *cached,
@@ -555,8 +598,16 @@ pick_refresh(const struct config_oauth2 *p, const struct oauth2_token *cached,
 {
 	char *file;
 
-	if (config_read_secret(p->refresh_token_file, &file, err) == -1)
-		return error_prefix(err, "refresh_token_file");
+	if (oauth2_read_token(p->refresh_token_file, &file, err) == -1) {
+		if (cached == NULL || cached->refresh_token == NULL)
+			return error_prefix(err, "refresh_token_file");
+		log_warnx("oauth2 %s: refresh_token_file: %s; using the "
+		    "refresh token of the token cache", p->name, err->msg);
+		snprintf(seed, 65, "%s", cached->refresh_seed);
+		if ((*out = strdup(cached->refresh_token)) == NULL)
+			return error_set(err, MC_ERR_NOMEM, "out of memory");
+		return 0;
+	}
 	sha256_hex(file, strlen(file), seed, 64);
 	if (cached != NULL && cached->refresh_token != NULL &&
 	    (strcmp(seed, cached->refresh_seed) == 0 ||
@@ -571,18 +622,28 @@ pick_refresh(const struct config_oauth2 *p, const struct oauth2_token *cached,
 }
 
 /*
- * A rotated refresh token goes back into refresh_token_file too when we
- * may write that file and its directory: so the file never holds one the
- * provider has revoked. Best effort: the cache holds it anyway.
+ * A rotated refresh token goes back into refresh_token_file too when it
+ * is a regular file of ours and we may write it and its directory: so
+ * the file never holds one the provider has revoked. A symbolic link or
+ * another's file is left alone (rename() would replace it). Best effort:
+ * the cache holds it anyway. 0 when written, -1 when not.
  */
-static void
+static int
 rewrite_refresh_file(const char *path, const char *token)
 {
 	struct mc_error e;
+	struct stat st;
 	char dir[4096], *slash, *line;
+	int rc;
 
+	if (lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    !file_owner_ok(st.st_uid)) {
+		log_debug("%s is not a regular file of ours: not rewritten "
+		    "with the rotated refresh token", path);
+		return -1;
+	}
 	if (access(path, W_OK) == -1)
-		return;
+		return -1;
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) == NULL)
 		snprintf(dir, sizeof(dir), ".");
@@ -591,13 +652,14 @@ rewrite_refresh_file(const char *path, const char *token)
 	else
 		*slash = '\0';
 	if (access(dir, W_OK) == -1)
-		return;
+		return -1;
 	if (asprintf(&line, "%s\n", token) == -1)
-		return;
-	if (write_atomic(dir, path, line, &e) == -1)
+		return -1;
+	if ((rc = write_atomic(dir, path, line, &e)) == -1)
 		log_debug("cannot rewrite %s: %s (the token cache holds the "
 		    "rotated refresh token)", path, e.msg);
 	oauth2_free_token(line);
+	return rc;
 }
 
 /* Seconds as a short text: "3600s". */
@@ -617,7 +679,7 @@ oauth2_get(const struct config_oauth2 *p, const char *state_dir,
 	char stem[256], path[4096], seed[65] = "";
 	char *secret = NULL, *refresh = NULL;
 	double now;
-	int lockfd, have, rc = -1;
+	int lockfd, have, rotated, rc = -1;
 
 	*token = NULL;
 	memset(&fresh, 0, sizeof(fresh));
@@ -680,13 +742,27 @@ oauth2_get(const struct config_oauth2 *p, const char *state_dir,
 			refresh = NULL;
 		}
 	}
+	rotated = p->grant == OAUTH2_REFRESH_TOKEN && refresh != NULL &&
+	    strcmp(refresh, fresh.refresh_token) != 0;
 	/* Saved before use: a rotated refresh token is never lost. */
 	if (oauth2_cache_save(state_dir, path, p, &fresh, err) == -1) {
 		error_prefix(err, "OAuth2 token cache");
+		/* The provider has revoked the old one: the file is the
+		 * only place left for the new one. */
+		if (rotated && rewrite_refresh_file(p->refresh_token_file,
+		    fresh.refresh_token) == 0)
+			error_append(err, "; the rotated refresh token was "
+			    "written to %s", p->refresh_token_file);
+		else if (rotated)
+			error_append(err, "; the rotated refresh token is "
+			    "LOST (%s cannot be rewritten): put a new refresh "
+			    "token into refresh_token_file",
+			    p->refresh_token_file);
+		if (rotated)
+			log_warnx("oauth2 %s: %s", p->name, err->msg);
 		goto out;
 	}
-	if (p->grant == OAUTH2_REFRESH_TOKEN && refresh != NULL &&
-	    strcmp(refresh, fresh.refresh_token) != 0)
+	if (rotated)
 		rewrite_refresh_file(p->refresh_token_file,
 		    fresh.refresh_token);
 	*token = fresh.access_token;
@@ -740,9 +816,16 @@ oauth2_bearer(const struct config *cfg, enum oauth2_use use, char **token,
 	*token = NULL;
 	login_of(cfg, use, &p, &file);
 	if (file != NULL) {
-		if (config_read_secret(file, token, err) == -1)
+		if (oauth2_read_token(file, token, err) == -1)
 			return error_prefix(err, "%s token_file",
 			    use_name[use]);
+		if (oauth2_token_check(*token) == -1) {
+			*token = oauth2_free_token(*token);
+			return error_set(err, MC_ERR_CONFIG, "%s token_file: "
+			    "token file %s does not hold a bearer token "
+			    "(characters other than A-Z a-z 0-9 - . _ ~ + / "
+			    "and a trailing =)", use_name[use], file);
+		}
 		return 0;
 	}
 	if (p == NULL)
@@ -756,7 +839,7 @@ oauth2_bearer(const struct config *cfg, enum oauth2_use use, char **token,
 }
 
 /* Adds a sentence to the end of err's message (cut at the cap). */
-static void __attribute__((format(printf, 2, 3)))
+static void
 error_append(struct mc_error *err, const char *fmt, ...)
 {
 	va_list ap;

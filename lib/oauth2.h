@@ -36,6 +36,21 @@ struct oauth2_token {
 };
 
 /*
+ * Whether s is a bearer token as RFC 6750 2.1 has it (b64token: letters,
+ * digits, "-._~+/", then "=" only) of at most OAUTH2_TOKEN_MAX bytes.
+ * 0 or -1.
+ */
+int	oauth2_token_check(const char *s);
+/*
+ * Reads a token file (a bearer token file, refresh_token_file): its
+ * first line, of at most OAUTH2_TOKEN_MAX bytes, under the rules of a
+ * password file (config_read_secret(): a regular file of ours, mode 600,
+ * not a symbolic link); errors call it a "token file". *out is the
+ * caller's to oauth2_free_token().
+ */
+int	oauth2_read_token(const char *path, char **out, struct mc_error *);
+
+/*
  * Checks a token_url: https://, or http:// only to a loopback address
  * (127.0.0.0/8, [::1]); no user information. 0 or -1 (MC_ERR_CONFIG).
  */

@@ -7,15 +7,18 @@
 # ahead of expiry, the refresh token's rotation, a token the server
 # refuses before it was due to expire, every error of the token endpoint,
 # the configuration's refusals, two runs sharing a provider, both SASL
-# mechanisms, and no token, secret or refresh token in any output, JSON,
-# state file or -vv trace. The real Dovecot/Postfix logins are the lab's
-# (tests/integration/oauth2-lab.sh). Ports: OAUTH2_TEST_PORT (18000) to +9.
+# mechanisms, a junk folder's login, tokens past 1 KiB in token files,
+# refresh_token_file unreadable, a link or another's, a cache that cannot
+# be saved, a cached token with a control character, and no token, secret
+# or refresh token in any output, JSON, state file or -vv trace. The real
+# Dovecot/Postfix logins are the lab's (tests/integration/oauth2-lab.sh).
+# Ports: OAUTH2_TEST_PORT (18000) to +9.
 . "$(dirname "$0")/../lib.sh"
 for c in python3 openssl jq; do
 	command -v $c >/dev/null || { echo "1..0 # SKIP $c is not installed"; exit 0; }
 done
 BASE=${OAUTH2_TEST_PORT:-18000}
-TS_PORT=$((BASE + 1)) HTTP_PORT=$((BASE + 2)) SMTP_PORT=$((BASE + 3))
+TS_PORT=$((BASE + 1)) HTTP_PORT=$((BASE + 2)) SMTP_PORT=$((BASE + 3)) BIG_PORT=$((BASE + 6))
 IMAP_PORT=$((BASE + 4)) POP3_PORT=$((BASE + 5)) SNMP_PORT=$((BASE + 8)) DEAD_PORT=$((BASE + 9))
 TOOL=$top_builddir/plugins/mailcanary
 TOKENSERVER=$top_srcdir/tests/oauth2/tokenserver
@@ -53,6 +56,13 @@ python3 "$TOKENSERVER" --http --port "$HTTP_PORT" --key "$D/jwt.key" \
     --log "$D/http.log" --control "$D/http.ctl" --user "$LOGIN" \
     2>"$D/http.err" &
 CLEANUP+=("stop_pid $!")
+# A provider whose first refresh token is 2 KB (past a password's 1 KiB).
+BIG_RT=rt-big-$(head -c 1500 /dev/urandom | base64 -w0 | tr '+/' '-_')
+printf '%s\n' "$BIG_RT" >"$D/big.seed"
+python3 "$TOKENSERVER" --http --port "$BIG_PORT" --key "$D/jwt.key" \
+    --log "$D/big.log" --control "$D/big.ctl" --user "$LOGIN" --rotate \
+    --refresh-token-file "$D/big.seed" 2>"$D/big.err" &
+CLEANUP+=("stop_pid $!")
 start_mail() {
 	python3 "$MAILSERVER" --smtp-port "$SMTP_PORT" --imap-port "$IMAP_PORT" \
 	    --pop3-port "$POP3_PORT" --key "$D/jwt.key" --log "$D/mail.log" --mechs "$1" 2>"$D/mail.err" &
@@ -61,7 +71,7 @@ start_mail() {
 	wait_port "$SMTP_PORT"; wait_port "$IMAP_PORT"; wait_port "$POP3_PORT"
 }
 start_mail "XOAUTH2 OAUTHBEARER"
-wait_port "$TS_PORT"; wait_port "$HTTP_PORT"
+wait_port "$TS_PORT"; wait_port "$HTTP_PORT"; wait_port "$BIG_PORT"
 
 # conf FILE [oauth2 section lines...]: a config with [global], the
 # provider "lab" (client credentials unless lines say otherwise) and the
@@ -149,6 +159,17 @@ check "one token for both logins (same provider and scope)" \
 probe "$D/pop.conf" -vv
 check "bounce_oauth2: the POP3 bounce mailbox logs in with the token (AUTH OAUTHBEARER)" \
     bash -c '[ "$1" = 0 ] && grep -q "pop3 mech=OAUTHBEARER .*result=ok" "$2" && grep -q "> AUTH OAUTHBEARER" <<<"$3"' _ "$RC" "$D/mail.log" "$ERR"
+# A junk folder (IMAP) logs in with the mailbox's token too; the server
+# opens no folder before an OAuth2 login and has only INBOX and Junk.
+{ cat "$D/cc.conf"; printf 'junk_folders = Junk\n'; } >"$D/junk.conf"
+: >"$D/mail.log"
+probe "$D/junk.conf" -vv
+check "junk_folders: the Junk folder logs in with the mailbox's OAuth2 token too" \
+    bash -c '[ "$1" = 0 ] && [[ $2 != *"junk folder"* ]] && [ "$(grep -c "imap mech=OAUTHBEARER user='"$LOGIN"' result=ok" "$3")" = 2 ] && grep -q "STATUS \"Junk\"" <<<"$4"' _ "$RC" "$OUT" "$D/mail.log" "$ERR"
+sed 's/^junk_folders = Junk/junk_folders = Nope/' "$D/junk.conf" >"$D/nojunk.conf"
+probe "$D/nojunk.conf"
+check "... a junk folder the server does not have: a warning naming it (the check can fail)" \
+    bash -c '[ "$1" = 1 ] && [[ $2 == *"junk folder \"Nope\" cannot be read (does it exist?)"* ]]' _ "$RC" "$OUT"
 stop_pid "$MAIL_PID"; start_mail XOAUTH2; : >"$D/mail.log"
 probe "$D/cc.conf" -vv
 check "XOAUTH2 where only that is offered (Microsoft), for SMTP and IMAP" \
@@ -184,7 +205,27 @@ jq '.refresh_at = (now - 1)' "$(CACHE)" >"$D/c.json" && cat "$D/c.json" >"$(CACH
 tool --config "$D/rt.conf" lab
 check "the next refresh sends the rotated token (the old one is revoked)" \
     bash -c '[ "$1" = 0 ] && tail -1 "$2" | grep -q "refresh=rt#1 result=ok"' _ "$RC" "$D/ts.log"
+due() { jq '.refresh_at = (now - 1)' "$(CACHE)" >"$D/c.json" && cat "$D/c.json" >"$(CACHE)"; }
+# refresh_token_file cannot be read (others may read it): the cache's.
+chmod 644 "$D/refresh"; due
+tool --config "$D/rt.conf" lab
+check "refresh_token_file unreadable: the cache's refresh token, a warning calling it a token file" \
+    bash -c '[ "$1" = 0 ] && tail -1 "$2" | grep -q "refresh=rt#2 result=ok" && [[ $3 == *"refresh_token_file: token file $4 is readable by group or others"*"using the refresh token of the token cache"* ]]' _ "$RC" "$D/ts.log" "$ERR" "$D/refresh"
+check "... and the file, ours, was rewritten with the rotated token, mode 600" \
+    bash -c 'grep -q "^rt-3-" "$1" && [ "$(stat -c %a "$1")" = 600 ]' _ "$D/refresh"
+# A symbolic link is neither read nor replaced by a regular file.
+mv "$D/refresh" "$D/refresh.real"; ln -s refresh.real "$D/refresh"; due
+tool --config "$D/rt.conf" lab
+check "refresh_token_file a symbolic link: the cache's token used, the link left alone" \
+    bash -c '[ "$1" = 0 ] && tail -1 "$2" | grep -q "refresh=rt#3 result=ok" && [ -L "$3" ] && grep -q "^rt-3-" "$3.real"' _ "$RC" "$D/ts.log" "$D/refresh"
+# Another user's file: neither read nor replaced.
+rm "$D/refresh"; mv "$D/refresh.real" "$D/refresh"; chown nobody "$D/refresh"; due
+tool --config "$D/rt.conf" lab
+check "refresh_token_file another user's: the cache's token used, the file left alone" \
+    bash -c '[ "$1" = 0 ] && tail -1 "$2" | grep -q "refresh=rt#4 result=ok" && [ "$(stat -c %U "$3")" = nobody ] && grep -q "^rt-3-" "$3"' _ "$RC" "$D/ts.log" "$D/refresh"
+chown 0 "$D/refresh"
 # The operator puts a new refresh token into the file: that one wins.
+VALID_RT=$(jq -r .refresh_token "$(CACHE)")
 printf '%s\n' "$SEED_RT" >"$D/refresh"
 jq '.refresh_at = (now - 1)' "$(CACHE)" >"$D/c.json" && cat "$D/c.json" >"$(CACHE)"
 tool --config "$D/rt.conf" lab
@@ -196,7 +237,34 @@ jq '.refresh_at = (now - 2) | .expires_at = (now - 1)' "$(CACHE)" >"$D/c.json" &
 tool --config "$D/rt.conf" lab
 check "a revoked refresh token, the access token expired: invalid_grant, with what to do" \
     bash -c '[ "$1" = 1 ] && [[ $2 == *"invalid_grant"*"put a new refresh token into refresh_token_file"* ]]' _ "$RC" "$OUT"
+# The cache cannot be saved (a file size limit; its long scope makes it
+# 2 KB, the refresh token's line is 40 bytes): the rotated refresh token
+# still goes into refresh_token_file, loudly.
+fresh; printf '%s\n' "$VALID_RT" >"$D/refresh2"; chmod 600 "$D/refresh2"
+sed -e "s|^scope = .*|scope = imap smtp $(printf 'x%.0s' {1..600})|" \
+    -e "s|^refresh_token_file = .*|refresh_token_file = $D/refresh2|" "$D/rt.conf" >"$D/rt2.conf"
+OUT=$( (trap '' XFSZ; ulimit -f 1; exec "$TOOL" oauth2-token --config "$D/rt2.conf" lab) 2>"$D/xfsz.err") && RC=0 || RC=$?
+ERR=$(cat "$D/xfsz.err"); ALL+="$OUT$ERR"
+check "the cache cannot be saved: an error, the rotated refresh token written to refresh_token_file" \
+    bash -c '[ "$1" = 1 ] && [[ $2 == *"OAuth2 token cache"*"the rotated refresh token was written to $4"* && $3 == *"the rotated refresh token was written to $4"* ]] && grep -q "^rt-[0-9]*-" "$4" && ! grep -qF "$5" "$4"' _ "$RC" "$OUT" "$ERR" "$D/refresh2" "$VALID_RT"
+tool --config "$D/rt2.conf" lab
+check "... so the next run refreshes with it (the one sent before is revoked)" \
+    bash -c '[ "$1" = 0 ] && tail -1 "$2" | grep -q "refresh=rt#[0-9]* result=ok"' _ "$RC" "$D/ts.log"
 ctl
+
+# ---- token files past a password's 1 KiB ----
+conf "$D/big.conf" "grant = refresh_token" "refresh_token_file = $D/bigrefresh"
+sed -i "s|^token_url = .*|token_url = http://127.0.0.1:$BIG_PORT/token|" "$D/big.conf"
+cp "$D/big.seed" "$D/bigrefresh"; chmod 600 "$D/bigrefresh"
+fresh; tool --config "$D/big.conf" lab
+check "a refresh token of 2 KB in refresh_token_file is read and sent" \
+    bash -c '[ "$1" = 0 ] && [ "${#4}" -gt 2000 ] && tail -1 "$2" | grep -q "refresh=rt#0 result=ok" && grep -q "^rt-1-" "$3"' _ "$RC" "$D/big.log" "$D/bigrefresh" "$BIG_RT"
+# A cached access token with a control character (it would end the
+# XOAUTH2 field early): not used, a warning, a new one fetched.
+jq '.access_token |= .[0:10] + "\u0001" + .[10:]' "$(CACHE)" >"$D/c.json" && cat "$D/c.json" >"$(CACHE)"
+tool --config "$D/big.conf" lab
+check "a cached access token with a control character: not used, fetched anew, said" \
+    bash -c '[ "$1" = 0 ] && [[ $2 == *fetched* && $3 == *"not a bearer token"* ]] && tail -1 "$4" | grep -q "refresh=rt#1 result=ok"' _ "$RC" "$OUT" "$ERR" "$D/big.log"
 
 # ---- the token endpoint's errors ----
 err_case() {	# DESC CTL EXPECT...
@@ -265,6 +333,8 @@ refused "a section without client_id" "[oauth2 x] needs token_url and client_id"
     "[oauth2 x]" "token_url = https://127.0.0.1/"
 refused "refresh_token grant without refresh_token_file" "grant = refresh_token needs refresh_token_file" \
     "[oauth2 x]" "token_url = https://127.0.0.1/" "client_id = c" "grant = refresh_token"
+refused "a probe named like a token cache (oauth2-NAME-HASH)" "probe name 'oauth2-lab-0123456789abcdef' must not start with 'oauth2-'" \
+    "[probe oauth2-lab-0123456789abcdef]" "smtp = smtp://127.0.0.1:1"
 refused "an unknown key in [oauth2 NAME]" "unknown oauth2 setting 'secret'" \
     "[oauth2 x]" "token_url = https://127.0.0.1/" "client_id = c" "secret = s"
 sed '/^smtp_user = /d' "$D/cc.conf" >"$D/r.conf"
@@ -274,7 +344,7 @@ check "smtp_oauth2 without smtp_user (the mailbox the token logs in to)" \
 run --smtp-oauth2 lab -S smtp://127.0.0.1:1 -f "$LOGIN" -r "$LOGIN" --smtp-user "$LOGIN" \
     -M imap://127.0.0.1:1/ --state-dir "$D/st" --show-config
 check "--smtp-oauth2 on the command line without --config: says where the section comes from" \
-    bash -c '[ "$1" = 3 ] && [[ $2 == *"no section [oauth2 lab] in the config file (give it with"* ]]' _ "$RC" "$OUT"
+    bash -c '[ "$1" = 3 ] && [[ $2 == *"no section [oauth2 lab] in the config file (give it with --config FILE)"* ]]' _ "$RC" "$OUT"
 run --config "$D/cc.conf" --probe p --show-config
 check "--show-config shows the provider, the secret's file, never the secret" \
     bash -c '[ "$1" = 3 ] && [[ $2 == *"[oauth2 lab]"*"client_secret_file = '"$D/secret"'"* ]] && [[ $2 != *"$3"* ]]' _ "$RC" "$OUT" "$SECRET"
@@ -294,6 +364,20 @@ chmod 644 "$D/bearer"
 probe "$D/tf.conf"
 check "a token file others can read is refused like a password file" \
     bash -c '[ "$1" = 3 ] && [[ $2 == *"token_file"*"$3"* ]]' _ "$RC" "$OUT" "$D/bearer"
+check "... and the error calls it a token file" \
+    bash -c '[[ $1 == *"token file $2 is readable by group or others"* && $1 != *"password file"* ]]' _ "$OUT" "$D/bearer"
+# Microsoft's access tokens are 1.5 to 3 KB: this one is 3.5 KB.
+python3 "$top_srcdir/tests/oauth2/mkjwt" "$D/jwt.key" sub="$LOGIN" email="$LOGIN" \
+    exp=+3600 pad="$(head -c 2400 /dev/urandom | base64 -w0 | tr -d '+/=')" >"$D/bearer"
+chmod 600 "$D/bearer"; : >"$D/mail.log"
+probe "$D/tf.conf"
+check "a bearer token file of 3.5 KB: both log in with it" \
+    bash -c '[ "$1" = 0 ] && [ "$(wc -c <"$3")" -gt 3500 ] && [ "$(grep -c result=ok "$2")" = 2 ]' _ "$RC" "$D/mail.log" "$D/bearer"
+head -c 2000 "$D/bearer" >"$D/bearer.cut"; printf '\001%s\n' "$(tail -c +2001 "$D/bearer")" >>"$D/bearer.cut"
+cat "$D/bearer.cut" >"$D/bearer"; : >"$D/mail.log"
+probe "$D/tf.conf"
+check "a bearer token file with a control character: refused before any login" \
+    bash -c '[ "$1" = 3 ] && [[ $2 == *"does not hold a bearer token"* ]] && [ ! -s "$3" ]' _ "$RC" "$OUT" "$D/mail.log"
 
 # ---- two runs at once share one provider: one fetch, a whole cache ----
 fresh; ctl delay=1; n0=$(fetches)
@@ -358,8 +442,8 @@ for f in "$D"/st/*.json; do
 	case $f in */oauth2-*) ;; *) ALL+="$(cat "$f")" ;; esac
 done
 {
-	printf '%s\n' "$SECRET" "$SEED_RT"
-	grep -ho 'rt-[0-9]*-[A-Za-z0-9_-]*' "$D/refresh" "$D"/st/*.json 2>/dev/null
+	printf '%s\n' "$SECRET" "$SEED_RT" "$BIG_RT"
+	grep -ho 'rt-[0-9]*-[A-Za-z0-9_-]*' "$D/refresh" "$D/refresh2" "$D/bigrefresh" "$D"/st/*.json 2>/dev/null
 	sort -u "$D/seen"
 	# the token's middle (the part of a JWT that is unique) and its
 	# base64 forms as SASL carries them

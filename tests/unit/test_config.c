@@ -446,6 +446,52 @@ test_finish_checks(void **unused)
 	config_clear(&cfg);
 }
 
+/*
+ * A probe may not be named like an OAuth2 token cache (oauth2-NAME-HASH):
+ * the two would share NAME.json and NAME.lock in state_dir. An [oauth2
+ * NAME] section that is missing is said with the option every program
+ * takes (--config FILE; check_mailcanary has no -C).
+ */
+static void
+test_probe_name_oauth2(void **unused)
+{
+	struct mc_error err;
+	struct config cfg;
+	const char *path;
+
+	(void)unused;
+	path = write_file("cache-name.conf", "[global]\nsmtp = smtp://h\n"
+	    "from = a@b\nto = a@b\nmailbox = imap://h\n\n"
+	    "[probe oauth2-lab-0123456789abcdef]\nstate_dir = /tmp\n", 0644);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path, "oauth2-lab-0123456789abcdef",
+	    &err), -1);
+	assert_non_null(strstr(err.msg, "must not start with 'oauth2-'"));
+	config_clear(&cfg);
+	/* --probe NAME without a file; any case. */
+	config_init(&cfg);
+	config_set(&cfg, "no_send", "on", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	cfg.probe = strdup("OAuth2-x");
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	assert_non_null(strstr(err.msg, "must not start with 'oauth2-'"));
+	free(cfg.probe);
+	cfg.probe = strdup("oauth2x");
+	assert_int_equal(config_finish(&cfg, &err), 0);
+	config_clear(&cfg);
+	/* No such [oauth2 NAME]: the hint names --config. */
+	config_init(&cfg);
+	config_set(&cfg, "no_send", "on", NULL);
+	config_set(&cfg, "mailbox", "imap://h", NULL);
+	config_set(&cfg, "mailbox_user", "a@b", NULL);
+	config_set(&cfg, "mailbox_oauth2", "lab", NULL);
+	assert_int_equal(config_finish(&cfg, &err), -1);
+	if (strstr(err.msg, "no section [oauth2 lab] in the config file "
+	    "(give it with --config FILE)") == NULL)
+		fail_msg("%s", err.msg);
+	config_clear(&cfg);
+}
+
 /* Lines far past inih's 200: a long path, a long user name. */
 static void
 test_long_lines(void **unused)
@@ -726,6 +772,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_probe_name),
+		cmocka_unit_test(test_probe_name_oauth2),
 		cmocka_unit_test(test_ini),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_finish_checks),

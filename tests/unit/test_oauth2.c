@@ -102,6 +102,14 @@ test_reply_errors(void **unused)
 	refused(200, "{\"access_token\":\"\"}", "without an access_token",
 	    NULL);
 	refused(200, "{\"access_token\":\"a b\"}", "not a bearer token", NULL);
+	/* Only RFC 6750 b64token characters: a ^A would end the XOAUTH2
+	 * field early, a ',' or '"' break other framings. */
+	refused(200, "{\"access_token\":\"ab\\u0001auth=x\"}",
+	    "not a bearer token (characters other than A-Z a-z 0-9", NULL);
+	refused(200, "{\"access_token\":\"a,b\"}", "not a bearer token",
+	    NULL);
+	refused(200, "{\"access_token\":\"ab=c\"}", "not a bearer token",
+	    NULL);
 	refused(200, "{\"access_token\":\"" AT "\",\"token_type\":\"mac\"}",
 	    "token_type 'mac', not Bearer", NULL);
 	/* The provider's words are sanitized: no '|', no control character;
@@ -116,6 +124,100 @@ test_reply_errors(void **unused)
 	    "expired. Trace ID: 9 Correlation ID: 8 Timestamp: 2026-01-01\"}",
 	    "invalid_client: AADSTS7000222: The provided client secret keys for "
 	    "app 'x' are expired. (HTTP 401); check client_id", NULL);
+}
+
+/* RFC 6750 2.1 b64token: 1*( ALPHA / DIGIT / "-._~+/" ) *"=". */
+static void
+test_token_check(void **unused)
+{
+	static const char *good[] = { AT, "a", "Zz09-._~+/", "abc=", "abc==",
+	    "EwBwA+/x~y_z.0-9===", NULL };
+	static const char *bad[] = { "", "=", "==abc", "ab=c", "a b", "a\tb",
+	    "a\001b", "a\r\n", "a,b", "a\"b", "a\\b", "\303\251t\303\251",
+	    "abc=\n", NULL };
+	char *big;
+	int i;
+
+	(void)unused;
+	for (i = 0; good[i]; i++)
+		if (oauth2_token_check(good[i]) != 0)
+			fail_msg("'%s' refused", good[i]);
+	for (i = 0; bad[i]; i++)
+		if (oauth2_token_check(bad[i]) != -1)
+			fail_msg("bad token %d taken", i);
+	assert_non_null(big = malloc(OAUTH2_TOKEN_MAX + 2));
+	memset(big, 'A', OAUTH2_TOKEN_MAX);
+	big[OAUTH2_TOKEN_MAX] = '\0';
+	assert_int_equal(oauth2_token_check(big), 0);
+	big[OAUTH2_TOKEN_MAX] = 'A';
+	big[OAUTH2_TOKEN_MAX + 1] = '\0';
+	assert_int_equal(oauth2_token_check(big), -1);
+	free(big);
+}
+
+/* Writes len bytes of c and a newline to dir/name, mode 600. */
+static void
+write_token(const char *dir, const char *name, size_t len, char *out,
+    size_t outlen)
+{
+	FILE *f;
+	size_t i;
+
+	snprintf(out, outlen, "%s/%s", dir, name);
+	assert_non_null(f = fopen(out, "w"));
+	for (i = 0; i < len; i++)
+		fputc('A' + (int)(i % 26), f);
+	fputc('\n', f);
+	fclose(f);
+	chmod(out, 0600);
+}
+
+/*
+ * Token files (bearer token files, refresh_token_file) hold tokens past a
+ * password's 1 KiB (Microsoft's access tokens are 1.5 to 3 KB, refresh
+ * tokens can be larger), under a password file's rules, called what they
+ * are in errors.
+ */
+static void
+test_token_file(void **unused)
+{
+	char tmpl[] = "/tmp/test_oauth2.XXXXXX", path[4096], link[4200];
+	struct mc_error err;
+	const char *dir;
+	char *tok;
+
+	(void)unused;
+	assert_non_null(dir = tap_tmpdir(tmpl));
+	write_token(dir, "at", 3000, path, sizeof(path));
+	assert_int_equal(oauth2_read_token(path, &tok, &err), 0);
+	assert_int_equal(strlen(tok), 3000);
+	assert_int_equal(strncmp(tok, "ABC", 3), 0);
+	tok = oauth2_free_token(tok);
+	write_token(dir, "max", OAUTH2_TOKEN_MAX, path, sizeof(path));
+	assert_int_equal(oauth2_read_token(path, &tok, &err), 0);
+	tok = oauth2_free_token(tok);
+	write_token(dir, "over", OAUTH2_TOKEN_MAX + 1, path, sizeof(path));
+	assert_int_equal(oauth2_read_token(path, &tok, &err), -1);
+	assert_null(tok);
+	if (strstr(err.msg, "token file") == NULL ||
+	    strstr(err.msg, "longer than 16384 bytes") == NULL)
+		fail_msg("%s", err.msg);
+	/* A password file's rules, a token file's name. */
+	write_token(dir, "open", 2000, path, sizeof(path));
+	chmod(path, 0644);
+	assert_int_equal(oauth2_read_token(path, &tok, &err), -1);
+	if (strstr(err.msg, "token file") == NULL || strstr(err.msg,
+	    "chmod 600") == NULL || strstr(err.msg, "password") != NULL)
+		fail_msg("%s", err.msg);
+	chmod(path, 0600);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(oauth2_read_token(link, &tok, &err), -1);
+	assert_non_null(strstr(err.msg, "token file"));
+	write_token(dir, "empty", 0, path, sizeof(path));
+	assert_int_equal(oauth2_read_token(path, &tok, &err), -1);
+	assert_non_null(strstr(err.msg, "token file"));
+	assert_non_null(strstr(err.msg, "empty"));
 }
 
 static void
@@ -226,6 +328,15 @@ test_cache(void **unused)
 	    "\"expires_at\": 2, \"token_url\": \"https://idp.test/token\", "
 	    "\"client_id\": \"app\"}", f);
 	fclose(f);
+	assert_int_equal(oauth2_cache_load(path, &p, &back, &err), 1);
+	/* An access token that is not a b64token (a ^A, a blank): not
+	 * used, fetched anew. */
+	tok.access_token[5] = '\001';
+	assert_int_equal(oauth2_cache_save(dir, path, &p, &tok, &err), 0);
+	assert_int_equal(oauth2_cache_load(path, &p, &back, &err), 1);
+	assert_null(back.access_token);
+	tok.access_token[5] = ' ';
+	assert_int_equal(oauth2_cache_save(dir, path, &p, &tok, &err), 0);
 	assert_int_equal(oauth2_cache_load(path, &p, &back, &err), 1);
 	/* A symbolic link is refused. */
 	unlink(path);
@@ -340,6 +451,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_good),
 		cmocka_unit_test(test_reply_errors),
+		cmocka_unit_test(test_token_check),
+		cmocka_unit_test(test_token_file),
 		cmocka_unit_test(test_refresh_at),
 		cmocka_unit_test(test_url_rules),
 		cmocka_unit_test(test_cache),
