@@ -284,9 +284,9 @@ render_auth(struct buf *b, const struct metrics_probe *p, size_t n)
 			}
 }
 
-int
-metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
-    unsigned flags)
+/* The counter families: canaries by outcome, and reports by class. */
+static void
+render_counters(struct buf *b, const struct metrics_probe *p, size_t n)
 {
 	static const struct counter_family counters[] = {
 		{ "mailcanary_canaries_sent_total", "Canaries submitted, or "
@@ -316,7 +316,6 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 	};
 	char extra[64];
 	size_t i, k, j;
-	int hist = 0;
 
 	for (k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
 		family(b, counters[k].name, "counter", counters[k].help);
@@ -340,16 +339,30 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 			    (const void *)((const char *)&p[i] +
 			    bounces[j].offset));
 		}
-	for (i = 0; i < n; i++)
-		hist |= p[i].has_hist;
-	if (hist) {
-		family(b, "mailcanary_delivery_latency_seconds", "histogram",
-		    "Submission to arrival of each canary delivered (or late) "
-		    "since the daemon started.");
-		for (i = 0; i < n; i++)
-			if (p[i].has_hist)
-				render_hist(b, &p[i]);
-	}
+}
+
+/* The gauges of times and counts, one series per probe. */
+static void
+render_gauges(struct buf *b, const struct metrics_probe *p, size_t n)
+{
+	static const struct {
+		const char	*name;
+		const char	*help;
+		size_t		 offset;	/* of a double */
+	} times[] = {
+		{ "mailcanary_oldest_in_flight_seconds", "Age of the oldest "
+		    "canary in flight; 0 when none is.",
+		    offsetof(struct metrics_probe, oldest_inflight) },
+		{ "mailcanary_last_delivery_timestamp_seconds", "When the "
+		    "newest delivered canary arrived (Unix time); 0 when none "
+		    "has.", offsetof(struct metrics_probe, last_delivery) },
+		{ "mailcanary_last_junk_timestamp_seconds", "When the newest "
+		    "canary found in a junk folder arrived (Unix time); 0 when "
+		    "none is in the state.",
+		    offsetof(struct metrics_probe, last_junk) },
+	};
+	size_t i, k;
+
 	family(b, "mailcanary_greylist_delay_seconds", "gauge", "Greylisting "
 	    "delay of the newest delivered canary, when its headers tell.");
 	for (i = 0; i < n; i++)
@@ -364,28 +377,23 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 		series(b, "mailcanary_in_flight", &p[i], NULL);
 		buf_addf(b, "%lu\n", p[i].inflight);
 	}
-	family(b, "mailcanary_oldest_in_flight_seconds", "gauge", "Age of the "
-	    "oldest canary in flight; 0 when none is.");
-	for (i = 0; i < n; i++) {
-		series(b, "mailcanary_oldest_in_flight_seconds", &p[i], NULL);
-		value(b, p[i].oldest_inflight);
+	for (k = 0; k < sizeof(times) / sizeof(times[0]); k++) {
+		family(b, times[k].name, "gauge", times[k].help);
+		for (i = 0; i < n; i++) {
+			series(b, times[k].name, &p[i], NULL);
+			value(b, *(const double *)(const void *)
+			    ((const char *)&p[i] + times[k].offset));
+		}
 	}
-	family(b, "mailcanary_last_delivery_timestamp_seconds", "gauge",
-	    "When the newest delivered canary arrived (Unix time); 0 when "
-	    "none has.");
-	for (i = 0; i < n; i++) {
-		series(b, "mailcanary_last_delivery_timestamp_seconds", &p[i],
-		    NULL);
-		value(b, p[i].last_delivery);
-	}
-	family(b, "mailcanary_last_junk_timestamp_seconds", "gauge",
-	    "When the newest canary found in a junk folder arrived (Unix "
-	    "time); 0 when none is in the state.");
-	for (i = 0; i < n; i++) {
-		series(b, "mailcanary_last_junk_timestamp_seconds", &p[i],
-		    NULL);
-		value(b, p[i].last_junk);
-	}
+}
+
+/* The probe's state and condition: one series per value, 1 for its own. */
+static void
+render_states(struct buf *b, const struct metrics_probe *p, size_t n)
+{
+	char extra[64];
+	size_t i, j;
+
 	family(b, "mailcanary_probe_state", "gauge", "The probe's state: 1 "
 	    "for the current one, 0 for the others.");
 	for (i = 0; i < n; i++)
@@ -405,6 +413,28 @@ metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
 			series(b, "mailcanary_probe_condition", &p[i], extra);
 			buf_addf(b, "%d\n", p[i].condition == (int)j);
 		}
+}
+
+int
+metrics_render(struct buf *b, const struct metrics_probe *p, size_t n,
+    unsigned flags)
+{
+	size_t i;
+	int hist = 0;
+
+	render_counters(b, p, n);
+	for (i = 0; i < n; i++)
+		hist |= p[i].has_hist;
+	if (hist) {
+		family(b, "mailcanary_delivery_latency_seconds", "histogram",
+		    "Submission to arrival of each canary delivered (or late) "
+		    "since the daemon started.");
+		for (i = 0; i < n; i++)
+			if (p[i].has_hist)
+				render_hist(b, &p[i]);
+	}
+	render_gauges(b, p, n);
+	render_states(b, p, n);
 	render_auth(b, p, n);
 	family(b, "mailcanary_build_info", "gauge", "Always 1; the version "
 	    "of mailcanary that made these metrics.");
