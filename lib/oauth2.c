@@ -669,6 +669,51 @@ secs(double d)
 	return d < 0 ? 0 : (long)floor(d + 0.5);
 }
 
+/*
+ * Saves a token just fetched (the refresh token sent in *refresh, taken
+ * from seed's file) before it is used, so a rotated refresh token is
+ * never lost: into the cache, and into refresh_token_file, even when the
+ * cache cannot be saved (the provider has revoked the old one).
+ */
+static int
+store_fetched(const struct config_oauth2 *p, const char *state_dir,
+    const char *path, struct oauth2_token *fresh, char **refresh,
+    const char *seed, struct mc_error *err)
+{
+	int rotated;
+
+	if (p->grant == OAUTH2_REFRESH_TOKEN) {
+		snprintf(fresh->refresh_seed, sizeof(fresh->refresh_seed), "%s",
+		    seed);
+		/* Not rotated: the one sent stays the one to send. */
+		if (fresh->refresh_token == NULL) {
+			fresh->refresh_token = *refresh;
+			*refresh = NULL;
+		}
+	}
+	rotated = p->grant == OAUTH2_REFRESH_TOKEN && *refresh != NULL &&
+	    strcmp(*refresh, fresh->refresh_token) != 0;
+	if (oauth2_cache_save(state_dir, path, p, fresh, err) == -1) {
+		error_prefix(err, "OAuth2 token cache");
+		if (rotated && rewrite_refresh_file(p->refresh_token_file,
+		    fresh->refresh_token) == 0)
+			error_append(err, "; the rotated refresh token was "
+			    "written to %s", p->refresh_token_file);
+		else if (rotated)
+			error_append(err, "; the rotated refresh token is "
+			    "LOST (%s cannot be rewritten): put a new refresh "
+			    "token into refresh_token_file",
+			    p->refresh_token_file);
+		if (rotated)
+			log_warnx("oauth2 %s: %s", p->name, err->msg);
+		return -1;
+	}
+	if (rotated)
+		rewrite_refresh_file(p->refresh_token_file,
+		    fresh->refresh_token);
+	return 0;
+}
+
 int
 oauth2_get(const struct config_oauth2 *p, const char *state_dir,
     const char *ca_file, long ipresolve, char **token, char *info,
@@ -679,7 +724,7 @@ oauth2_get(const struct config_oauth2 *p, const char *state_dir,
 	char stem[256], path[4096], seed[65] = "";
 	char *secret = NULL, *refresh = NULL;
 	double now;
-	int lockfd, have, rotated, rc = -1;
+	int lockfd, have, rc = -1;
 
 	*token = NULL;
 	memset(&fresh, 0, sizeof(fresh));
@@ -733,38 +778,9 @@ oauth2_get(const struct config_oauth2 *p, const char *state_dir,
 			*err = e;
 		goto out;
 	}
-	if (p->grant == OAUTH2_REFRESH_TOKEN) {
-		snprintf(fresh.refresh_seed, sizeof(fresh.refresh_seed), "%s",
-		    seed);
-		/* Not rotated: the one sent stays the one to send. */
-		if (fresh.refresh_token == NULL) {
-			fresh.refresh_token = refresh;
-			refresh = NULL;
-		}
-	}
-	rotated = p->grant == OAUTH2_REFRESH_TOKEN && refresh != NULL &&
-	    strcmp(refresh, fresh.refresh_token) != 0;
-	/* Saved before use: a rotated refresh token is never lost. */
-	if (oauth2_cache_save(state_dir, path, p, &fresh, err) == -1) {
-		error_prefix(err, "OAuth2 token cache");
-		/* The provider has revoked the old one: the file is the
-		 * only place left for the new one. */
-		if (rotated && rewrite_refresh_file(p->refresh_token_file,
-		    fresh.refresh_token) == 0)
-			error_append(err, "; the rotated refresh token was "
-			    "written to %s", p->refresh_token_file);
-		else if (rotated)
-			error_append(err, "; the rotated refresh token is "
-			    "LOST (%s cannot be rewritten): put a new refresh "
-			    "token into refresh_token_file",
-			    p->refresh_token_file);
-		if (rotated)
-			log_warnx("oauth2 %s: %s", p->name, err->msg);
+	if (store_fetched(p, state_dir, path, &fresh, &refresh, seed,
+	    err) == -1)
 		goto out;
-	}
-	if (rotated)
-		rewrite_refresh_file(p->refresh_token_file,
-		    fresh.refresh_token);
 	*token = fresh.access_token;
 	fresh.access_token = NULL;
 	if (info != NULL)
