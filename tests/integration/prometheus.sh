@@ -43,6 +43,7 @@ ${1:+metrics_listen = $1}
 [probe healthy]
 to = $MP_TO
 snmp_index = 7
+authserv_id = mx.greylist.test
 
 [probe void]
 to = canary@void.test
