@@ -152,6 +152,21 @@ start_scripted() {
 	echo "Bail out! scripted server on $1 did not start"; exit 1
 }
 
+# The [global] lines a test's mc.conf shares for the mail path of
+# start_mailpath: the relay, the test mailbox, its CA, and the AgentX
+# socket in DIR. In a heredoc: $(mailpath_global "$X").
+mailpath_global() {	# DIR
+	cat <<EOT
+agentx_socket = $1/agentx.sock
+smtp = $MP_SMTP
+from = $MP_FROM
+mailbox = $MP_IMAP
+mailbox_user = $MP_TO_USER
+mailbox_password_file = $MP_ROOT/mbox.pw
+ca_file = $MP_CA
+EOT
+}
+
 # start_mailpath PORTBASE: the real mail path in a private directory.
 start_mailpath() {
 	MP_ROOT=$(mktemp -d /tmp/mailcanary-mp.XXXXXX)

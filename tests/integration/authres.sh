@@ -111,14 +111,8 @@ export SNMP_PERSISTENT_DIR=$X/persist MIBS=
 start_agentx_snmpd "$X" "$SNMP_PORT"
 cat >"$X/mc.conf" <<EOT
 [global]
-agentx_socket = $X/agentx.sock
-smtp = $MP_SMTP
-from = $MP_FROM
+$(mailpath_global "$X")
 to = $MP_TO
-mailbox = $MP_IMAP
-mailbox_user = $MP_TO_USER
-mailbox_password_file = $MP_ROOT/mbox.pw
-ca_file = $MP_CA
 interval = 3600
 authserv_id = mx.greylist.test
 auth_results = require

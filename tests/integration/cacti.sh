@@ -51,13 +51,7 @@ start_agentx_snmpd "$X" "$SNMP_PORT"
 cat >"$X/mc.conf" <<EOT
 [global]
 state_dir = $X/state
-agentx_socket = $X/agentx.sock
-smtp = $MP_SMTP
-from = $MP_FROM
-mailbox = $MP_IMAP
-mailbox_user = $MP_TO_USER
-mailbox_password_file = $MP_ROOT/mbox.pw
-ca_file = $MP_CA
+$(mailpath_global "$X")
 interval = 3
 
 [probe healthy]

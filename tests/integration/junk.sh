@@ -33,14 +33,8 @@ write_conf() {
 	cat >"$X/mc.conf" <<EOT
 [global]
 state_dir = $X/state
-agentx_socket = $X/agentx.sock
-smtp = $MP_SMTP
-from = $MP_FROM
+$(mailpath_global "$X")
 to = $MP_TO
-mailbox = $MP_IMAP
-mailbox_user = $MP_TO_USER
-mailbox_password_file = $MP_ROOT/mbox.pw
-ca_file = $MP_CA
 metrics_listen = 127.0.0.1:$MPORT
 
 [probe j]
