@@ -122,16 +122,6 @@ stop_pid() {
 	kill -9 "$pid" 2>/dev/null || true
 }
 
-# get OID...: a value from the private snmpd on $SNMP_PORT (SNMPv2c,
-# community public), or its error; wait_get OID VALUE SECONDS: until the
-# value is VALUE, 1 when it never became it.
-get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
-wait_get() {	# OID VALUE SECONDS
-	local i
-	for i in $(seq 1 "$3"); do [ "$(get "$1")" = "$2" ] && return 0; sleep 1; done
-	return 1
-}
-
 # start_agentx_snmpd DIR PORT: a private snmpd, AgentX master on
 # DIR/agentx.sock, SNMP on udp 127.0.0.1:PORT, stopped by pid at exit;
 # returns once the socket is there.

@@ -57,6 +57,7 @@ EOT
 write_conf both
 E=1.3.6.1.4.1.32473.1.1.1
 C=1.3.6.1.4.1.32473.1.2.1
+get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
 trap_seen() {	# NOTIFICATION-NUMBER PATTERN...: a trap with all of them
 	local n=$1 l; shift
 	for i in $(seq 1 20); do
@@ -69,6 +70,11 @@ trap_seen() {	# NOTIFICATION-NUMBER PATTERN...: a trap with all of them
 	return 1
 }
 walk_names() { snmpwalk -v2c -c public -Oqn 127.0.0.1:$SNMP_PORT $E.2 2>&1; }
+wait_get() {	# OID VALUE SECONDS
+	local i
+	for i in $(seq 1 "$3"); do [ "$(get "$1")" = "$2" ] && return 0; sleep 1; done
+	return 1
+}
 
 OUT=$("$DAEMON" -n -c "$X/mc.conf"); RC=$?
 check "-n: checks the config and prints both probes" bash -c "[ $RC = 0 ] && grep -q '^\[probe healthy\]' <<<'$OUT' && grep -q '^\[probe void\]' <<<'$OUT'"

@@ -68,6 +68,7 @@ EOT
 "$top_builddir/snmp-agent/mailcanaryd" -f -c "$X/mc.conf" >"$X/daemon.log" 2>&1 &
 CLEANUP+=("stop_pid $!")
 E=1.3.6.1.4.1.32473.1.1.1
+get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
 
 # MariaDB: its own data directory, socket, port and pid file.
 mariadb-install-db --no-defaults --datadir="$X/db" --user=root \

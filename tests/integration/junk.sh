@@ -159,6 +159,12 @@ sed -i 's/^\[probe j\]$/[probe j]\nno_send = on/' "$X/mc.conf"
 DPID=$!
 CLEANUP+=("stop_pid $DPID")
 E=1.3.6.1.4.1.32473.1.1.1
+get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
+wait_get() {	# OID VALUE SECONDS
+	local i
+	for i in $(seq 1 "$3"); do [ "$(get "$1")" = "$2" ] && return 0; sleep 1; done
+	return 1
+}
 check "mailcanaryd serves the probe" wait_get $E.2.3 '"j"' 20
 check "mcProbeJunk (mcProbeEntry 27) is 1" test "$(get $E.27.3)" = 1
 SINCE=$(get $E.28.3); NOW=$(date +%s)

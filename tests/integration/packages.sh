@@ -216,6 +216,12 @@ setpriv --reuid=mailcanary --regid=mailcanary --init-groups -- "$DAEMON" -f \
 DPID=$!
 CLEANUP+=("stop_pid $DPID")
 E=1.3.6.1.4.1.32473.1.1.1
+get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
+wait_get() {	# OID VALUE SECONDS
+	local i
+	for i in $(seq 1 "$3"); do [ "$(get "$1")" = "$2" ] && return 0; sleep 1; done
+	return 1
+}
 check "installed mailcanaryd, as mailcanary, under snmpd: the probe's row (index 5) is served" \
     wait_get $E.2.5 '"loop"' 20
 check "... its condition delivered(1) and state ok(1)" \

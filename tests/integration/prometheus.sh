@@ -45,6 +45,12 @@ lost_after = 12
 EOT
 }
 E=1.3.6.1.4.1.32473.1.1.1
+get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
+wait_get() {	# OID VALUE SECONDS
+	local i
+	for i in $(seq 1 "$3"); do [ "$(get "$1")" = "$2" ] && return 0; sleep 1; done
+	return 1
+}
 DPID=
 start_daemon() {
 	"$DAEMON" -f -c "$X/mc.conf" >>"$X/daemon.log" 2>&1 &

@@ -60,6 +60,7 @@ chmod 700 "$X/creds"
 cp "$MP_ROOT/mbox.pw" "$X/creds/mailbox.pw"; cp "$MP_ROOT/smtp.pw" "$X/creds/bounce.pw"
 start_agentx_snmpd "$X" "$SNMP_PORT"
 E=1.3.6.1.4.1.32473.1.1.1
+get() { snmpget -v2c -c public -Oqv 127.0.0.1:$SNMP_PORT "$@" 2>&1; }
 # Two probes through the mail path; the passwords are credentials.
 write_conf() {
 	cat >"$X/mc.conf" <<EOT
